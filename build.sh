@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# cloak's one entry point for set-up, demo, tests and benchmarks.
+#   ./build.sh demo    install missing Debian packages, build, run the main demo
+#   ./build.sh test    install missing Debian packages, build and run the tests
+#                      (Release, then AddressSanitizer + UndefinedBehaviorSanitizer)
+#   ./build.sh bench   build and run the benchmarks (single thread)
+#   ./build.sh large   build and run the large-N tests (ctest label "large")
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(g++ cmake ninja-build libgmp-dev libntl-dev libsodium-dev catch2 libbenchmark-dev)
+
+install_missing_packages() {
+    local missing=()
+    for package in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "cloak: installing missing Debian packages: ${missing[*]}"
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || {
+            echo "cloak: run as root or install: apt-get install ${missing[*]}" >&2
+            exit 1
+        }
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build() {  # build <preset> [targets...]
+    local preset=$1
+    shift
+    cmake --preset "$preset" >/dev/null
+    if [ $# -gt 0 ]; then
+        cmake --build --preset "$preset" --target "$@"
+    else
+        cmake --build --preset "$preset"
+    fi
+}
+
+case "${1:-}" in
+demo)
+    install_missing_packages
+    build release cloak_demo
+    ./build/release/examples/cloak_demo
+    ;;
+test)
+    install_missing_packages
+    build release
+    ctest --preset release
+    build asan
+    ctest --preset asan
+    ;;
+bench)
+    install_missing_packages
+    build release
+    for program in build/release/bench/*_bench; do
+        OMP_NUM_THREADS=1 "$program" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+    done
+    ;;
+large)
+    install_missing_packages
+    build release
+    ctest --preset large
+    ;;
+*)
+    echo "usage: $0 demo|test|bench|large" >&2
+    exit 2
+    ;;
+esac
