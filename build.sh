@@ -58,6 +58,7 @@ bench)
     install_missing_packages
     build release
     for program in build/release/bench/*_bench; do
+        [ -x "$program" ] || continue
         OMP_NUM_THREADS=1 "$program" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
     done
     ;;
