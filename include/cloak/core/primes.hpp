@@ -73,7 +73,7 @@ static_assert(!is_prime(3825123056546413051ULL));  // strong pseudoprime to base
 /// above and just below 2^bits, nearest first, so that a scale of 2^bits stays close
 /// to every prime (RNS-CKKS rescaling divides by the prime, not by 2^bits). Primes
 /// are never wider than max_prime_bits: at the top width only primes below 2^bits
-/// are used. Primes listed in `exclude` are skipped.
+/// are used. Candidates stay in (2^(bits-1), 2^(bits+1)). Primes in `exclude` are skipped.
 ///
 /// @throws InvalidArgumentError for bits outside [20, 61], two_n not a power of two
 ///         of at least 2, or too few primes of that form near 2^bits.
@@ -91,7 +91,9 @@ inline std::vector<std::uint64_t> generate_ntt_primes(int bits, std::size_t coun
             " to have primes q = 1 mod 2N of ", bits, " bits"));
     }
     const std::uint64_t center = std::uint64_t{1} << bits;
-    const std::uint64_t upper_limit = std::uint64_t{1} << max_prime_bits;
+    // Candidates stay within a factor of two of 2^bits on either side, and never
+    // wider than max_prime_bits.
+    const std::uint64_t upper_limit = std::uint64_t{1} << std::min(bits + 1, max_prime_bits);
     const auto excluded = [&](std::uint64_t q) {
         return std::find(exclude.begin(), exclude.end(), q) != exclude.end();
     };
@@ -131,7 +133,7 @@ inline std::vector<std::uint64_t> generate_ntt_primes(int bits, std::size_t coun
     if (primes.size() < count) {
         throw InvalidArgumentError(detail::message(
             "core::generate_ntt_primes: only ", primes.size(), " primes q = 1 mod ", two_n,
-            " lie between 2^", bits - 1, " and 2^", max_prime_bits, " near 2^", bits, ", but ",
+            " lie between 2^", bits - 1, " and 2^", std::min(bits + 1, max_prime_bits), ", but ",
             count, " were requested; use a larger prime size or a smaller ring degree"));
     }
     return primes;
