@@ -1,0 +1,202 @@
+// cloak: exact CRT composition of RNS coefficients into doubles.
+//
+// Decoding a CKKS plaintext needs each coefficient as a real number: the
+// centered representative x in (-Q/2, Q/2] of its residues, divided by the
+// scale. When Q exceeds 64 bits, a double cannot hold the CRT sum before the
+// reduction mod Q (the sum is about L * Q while x may be tiny), so the sum is
+// formed exactly in multiword integers and only the reduced, centered result is
+// rounded to a double: x = sum_i [r_i (Q/q_i)^-1]_{q_i} (Q/q_i) - k Q.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <cloak/core/error.hpp>
+#include <cloak/core/modarith.hpp>
+
+namespace cloak::inline v0::ring {
+
+/// Precomputed CRT constants of one set of moduli, for composing coefficients.
+class CrtComposer {
+  public:
+    /// @throws InvalidArgumentError for an empty set or moduli that are not coprime.
+    explicit CrtComposer(std::span<const std::uint64_t> moduli)
+        : moduli_(moduli.begin(), moduli.end()), words_(moduli.size() + 1) {
+        if (moduli.empty()) {
+            throw InvalidArgumentError("ring::CrtComposer: the set of moduli is empty");
+        }
+        const std::size_t count = moduli.size();
+        // Q and each punctured product Q / q_i, as little-endian words.
+        product_ = std::vector<std::uint64_t>(words_, 0);
+        product_[0] = 1;
+        for (std::uint64_t q : moduli) {
+            multiply_word(product_, q);
+        }
+        half_product_ = product_;
+        shift_right_one(half_product_);
+        punctured_.assign(count * words_, 0);
+        inverse_punctured_.resize(count);
+        inverse_moduli_.resize(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            std::span<std::uint64_t> punctured(punctured_.data() + i * words_, words_);
+            punctured[0] = 1;
+            const core::Modulus qi(moduli_[i]);
+            std::uint64_t punctured_mod_qi = 1;
+            for (std::size_t j = 0; j < count; ++j) {
+                if (j != i) {
+                    multiply_word(punctured, moduli_[j]);
+                    punctured_mod_qi = core::mul_mod(punctured_mod_qi, moduli_[j] % moduli_[i], qi);
+                }
+            }
+            inverse_punctured_[i] =
+                core::ShoupConstant(core::inverse_mod(punctured_mod_qi, moduli_[i]), moduli_[i]);
+            inverse_moduli_[i] = 1.0L / static_cast<long double>(moduli_[i]);
+        }
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return moduli_.size(); }
+
+    /// Composes `n` coefficients whose residues are stored limb after limb
+    /// (residues[i * n + j] is coefficient j mod q_i, each in [0, q_i)), and writes
+    /// the centered value times `factor` to out[j].
+    /// @throws ShapeError when the spans do not hold size() * n and n values.
+    void compose_centered(std::span<const std::uint64_t> residues, std::size_t n, double factor,
+                          std::span<double> out) const {
+        const std::size_t count = moduli_.size();
+        if (residues.size() != count * n || out.size() != n) {
+            throw ShapeError(cloak::detail::message(
+                "ring::CrtComposer::compose_centered: ", residues.size(), " residues and ",
+                out.size(), " outputs for ", count, " moduli and ", n,
+                " coefficients; pass moduli * n residues and n outputs"));
+        }
+        std::vector<std::uint64_t> sum(words_);
+        std::vector<std::uint64_t> scaled(count);
+        std::vector<std::uint64_t> magnitude(words_);
+        for (std::size_t j = 0; j < n; ++j) {
+            // y_i = r_i (Q/q_i)^-1 mod q_i, and the quotient estimate k = floor(sum y_i / q_i).
+            long double fraction = 0;
+            for (std::size_t i = 0; i < count; ++i) {
+                const core::ShoupConstant& w = inverse_punctured_[i];
+                scaled[i] = core::mul_shoup(residues[i * n + j], w.value, w.quotient, moduli_[i]);
+                fraction += static_cast<long double>(scaled[i]) * inverse_moduli_[i];
+            }
+            std::fill(sum.begin(), sum.end(), 0);
+            for (std::size_t i = 0; i < count; ++i) {
+                multiply_accumulate(sum, {punctured_.data() + i * words_, words_}, scaled[i]);
+            }
+            // sum - k Q is in [0, Q) up to one correction either way (k is off by at most
+            // one when the fraction is within rounding error of an integer).
+            const auto k = static_cast<std::uint64_t>(std::floor(fraction));
+            bool negative = subtract_multiple(sum, product_, k);
+            if (negative) {
+                add_in_place(sum, product_);
+            } else if (!less_than(sum, product_)) {
+                subtract_multiple(sum, product_, 1);
+            }
+            // Centered: values above Q/2 stand for sum - Q < 0.
+            double value = 0;
+            if (less_than(half_product_, sum)) {
+                std::copy(product_.begin(), product_.end(), magnitude.begin());
+                subtract_multiple(magnitude, sum, 1);
+                value = -to_double(magnitude);
+            } else {
+                value = to_double(sum);
+            }
+            out[j] = value * factor;
+        }
+    }
+
+  private:
+    using Words = std::span<std::uint64_t>;
+    using ConstWords = std::span<const std::uint64_t>;
+
+    static void multiply_word(Words value, std::uint64_t factor) noexcept {
+        std::uint64_t carry = 0;
+        for (std::uint64_t& word : value) {
+            const core::uint128_t product = static_cast<core::uint128_t>(word) * factor + carry;
+            word = static_cast<std::uint64_t>(product);
+            carry = static_cast<std::uint64_t>(product >> 64);
+        }
+    }
+
+    static void multiply_accumulate(Words sum, ConstWords value, std::uint64_t factor) noexcept {
+        std::uint64_t carry = 0;
+        for (std::size_t w = 0; w < sum.size(); ++w) {
+            const core::uint128_t t =
+                static_cast<core::uint128_t>(value[w]) * factor + sum[w] + carry;
+            sum[w] = static_cast<std::uint64_t>(t);
+            carry = static_cast<std::uint64_t>(t >> 64);
+        }
+    }
+
+    // sum -= k * value; returns true when the result went below zero (two's complement).
+    static bool subtract_multiple(Words sum, ConstWords value, std::uint64_t k) noexcept {
+        std::uint64_t carry = 0;   // of k * value
+        std::uint64_t borrow = 0;  // of the subtraction
+        for (std::size_t w = 0; w < sum.size(); ++w) {
+            const core::uint128_t t = static_cast<core::uint128_t>(value[w]) * k + carry;
+            const auto low = static_cast<std::uint64_t>(t);
+            carry = static_cast<std::uint64_t>(t >> 64);
+            const std::uint64_t before = sum[w];
+            const std::uint64_t after = before - low - borrow;
+            borrow = (before < low || (before == low && borrow != 0)) ? 1 : 0;
+            sum[w] = after;
+        }
+        return borrow != 0 || carry != 0;
+    }
+
+    static void add_in_place(Words sum, ConstWords value) noexcept {
+        std::uint64_t carry = 0;
+        for (std::size_t w = 0; w < sum.size(); ++w) {
+            const core::uint128_t t = static_cast<core::uint128_t>(sum[w]) + value[w] + carry;
+            sum[w] = static_cast<std::uint64_t>(t);
+            carry = static_cast<std::uint64_t>(t >> 64);
+        }
+    }
+
+    static bool less_than(ConstWords a, ConstWords b) noexcept {
+        for (std::size_t w = a.size(); w-- > 0;) {
+            if (a[w] != b[w]) {
+                return a[w] < b[w];
+            }
+        }
+        return false;
+    }
+
+    static void shift_right_one(Words value) noexcept {
+        for (std::size_t w = 0; w < value.size(); ++w) {
+            const std::uint64_t high = w + 1 < value.size() ? value[w + 1] : 0;
+            value[w] = (value[w] >> 1) | (high << 63);
+        }
+    }
+
+    // The top two nonzero words carry 64+ bits: more than a double's 53.
+    static double to_double(ConstWords value) noexcept {
+        std::size_t top = value.size();
+        while (top > 0 && value[top - 1] == 0) {
+            --top;
+        }
+        if (top == 0) {
+            return 0;
+        }
+        const auto high = static_cast<long double>(value[top - 1]);
+        const long double low = top >= 2 ? static_cast<long double>(value[top - 2]) : 0.0L;
+        const long double combined = std::ldexp(high, 64) + low;
+        const int shift = top >= 2 ? static_cast<int>(64 * (top - 2)) : -64;
+        return static_cast<double>(std::ldexp(combined, shift));
+    }
+
+    std::vector<std::uint64_t> moduli_;
+    std::size_t words_;
+    std::vector<std::uint64_t> product_;
+    std::vector<std::uint64_t> half_product_;
+    std::vector<std::uint64_t> punctured_;
+    std::vector<core::ShoupConstant> inverse_punctured_;
+    std::vector<long double> inverse_moduli_;
+};
+
+}  // namespace cloak::inline v0::ring
