@@ -72,3 +72,44 @@ TEST_CASE("ring/crt/bad shapes", "[crt]") {
     REQUIRE_THROWS_AS(cloak::ring::CrtComposer(std::vector<std::uint64_t>{}),
                       cloak::InvalidArgumentError);
 }
+
+TEST_CASE("ring/crt/round_to_residues is exact up to 2^1000 and inverts composition", "[crt]") {
+    const auto primes = cloak::core::generate_ntt_primes(60, 20, 1 << 12);
+    std::vector<cloak::core::Modulus> moduli(primes.begin(), primes.end());
+    const std::vector<double> values{0.0,
+                                     0.49,
+                                     -0.5,
+                                     2.5,
+                                     -1e6,
+                                     0x1p62 + 4096,
+                                     -0x1p63,
+                                     0x1.fffffffffffffp63,
+                                     1e20,
+                                     -3.75e30,
+                                     std::ldexp(1.0, 1000)};
+    std::vector<std::uint64_t> residues(primes.size() * values.size());
+    cloak::ring::round_to_residues(values, moduli, residues);
+    for (std::size_t j = 0; j < values.size(); ++j) {
+        // GMP holds the rounded double exactly.
+        const mpz_class exact(std::round(values[j]));
+        for (std::size_t i = 0; i < primes.size(); ++i) {
+            const mpz_class q(std::to_string(primes[i]));
+            mpz_class r = exact % q;
+            if (r < 0) {
+                r += q;
+            }
+            INFO("value " << values[j] << " mod " << primes[i]);
+            REQUIRE(residues[i * values.size() + j] == std::stoull(r.get_str()));
+        }
+    }
+    const cloak::ring::CrtComposer crt(primes);
+    std::vector<double> back(values.size());
+    crt.compose_centered(residues, values.size(), 1.0, back);
+    for (std::size_t j = 0; j < values.size(); ++j) {
+        REQUIRE(back[j] == std::round(values[j]));
+    }
+    std::vector<double> bad{1.0, std::nan("")};
+    std::vector<std::uint64_t> out(primes.size() * 2);
+    REQUIRE_THROWS_WITH(cloak::ring::round_to_residues(bad, moduli, out),
+                        Catch::Contains("index 1") && Catch::Contains("not finite"));
+}

@@ -1,4 +1,4 @@
-// cloak: exact CRT composition of RNS coefficients into doubles.
+// cloak: doubles to RNS residues and back (the encoder's two conversions).
 //
 // Decoding a CKKS plaintext needs each coefficient as a real number: the
 // centered representative x in (-Q/2, Q/2] of its residues, divided by the
@@ -19,6 +19,51 @@
 #include <cloak/core/modarith.hpp>
 
 namespace cloak::inline v0::ring {
+
+/// Rounds each value to the nearest integer and writes its residue modulo every
+/// modulus, limb after limb: out[i * values.size() + j] = round(values[j]) mod q_i.
+/// Values of any magnitude a double holds are exact: |v| >= 2^63 is split as
+/// mantissa * 2^exponent and reduced piecewise (CKKS encodes at scales to 2^60 and
+/// beyond, times the message).
+/// @throws InvalidArgumentError for NaN or infinite values, naming the index.
+/// @throws ShapeError when out does not hold moduli.size() * values.size() words.
+inline void round_to_residues(std::span<const double> values, std::span<const core::Modulus> moduli,
+                              std::span<std::uint64_t> out) {
+    const std::size_t n = values.size();
+    if (out.size() != moduli.size() * n) {
+        throw ShapeError(cloak::detail::message("ring::round_to_residues: output of ", out.size(),
+                                                " words for ", moduli.size(), " moduli and ", n,
+                                                " values; pass moduli * values words"));
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+        const double rounded = std::round(values[j]);
+        if (!std::isfinite(rounded)) {
+            throw InvalidArgumentError(
+                cloak::detail::message("ring::round_to_residues: value ", values[j], " at index ",
+                                       j, " is not finite; inputs must be finite numbers"));
+        }
+        const bool negative = rounded < 0;
+        const double magnitude = std::fabs(rounded);
+        if (magnitude < 0x1p63) {
+            const auto word = static_cast<std::uint64_t>(magnitude);
+            for (std::size_t i = 0; i < moduli.size(); ++i) {
+                const std::uint64_t r = moduli[i].reduce(word);
+                out[i * n + j] = negative ? core::neg_mod(r, moduli[i].value()) : r;
+            }
+        } else {
+            // magnitude = mantissa * 2^shift with a 53-bit integer mantissa.
+            int exponent = 0;
+            const double fraction = std::frexp(magnitude, &exponent);
+            const auto mantissa = static_cast<std::uint64_t>(std::ldexp(fraction, 53));
+            const auto shift = static_cast<std::uint64_t>(exponent - 53);
+            for (std::size_t i = 0; i < moduli.size(); ++i) {
+                const std::uint64_t power = core::pow_mod(2, shift, moduli[i]);
+                const std::uint64_t r = core::mul_mod(moduli[i].reduce(mantissa), power, moduli[i]);
+                out[i * n + j] = negative ? core::neg_mod(r, moduli[i].value()) : r;
+            }
+        }
+    }
+}
 
 /// Precomputed CRT constants of one set of moduli, for composing coefficients.
 class CrtComposer {
