@@ -6,6 +6,7 @@
 #include <cloak/core/modarith.hpp>
 #include <cloak/core/parallel.hpp>
 #include <cloak/core/primes.hpp>
+#include <cloak/core/random.hpp>
 #include <cloak/ring/arith.hpp>
 #include <cloak/ring/automorphism.hpp>
 #include <cloak/ring/base_conversion.hpp>
