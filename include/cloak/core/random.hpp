@@ -1,10 +1,15 @@
 // cloak: randomness: fresh entropy, seeded streams, and the lattice samplers.
 //
 // Fresh entropy comes from libsodium's randombytes_buf (the operating system's
-// CSPRNG). Public randomness (the uniform "a" halves of keys and secret-key
-// encryptions) is expanded from a 32-byte seed by ChaCha20 (libsodium's
-// crypto_stream_chacha20_ietf, the seed as key, the stream id as nonce), so a
-// serialized object can store the seed instead of the polynomial.
+// CSPRNG). Everything else is expanded from a 32-byte seed by ChaCha20 (Bernstein
+// 2008), so a serialized object can store a seed instead of a uniform polynomial,
+// and a test can replay a key generation exactly.
+//
+// The samplers follow the HomomorphicEncryption.org standard (Albrecht et al.
+// 2018, section 2.1): secrets uniform ternary (or sparse ternary with a fixed
+// Hamming weight), errors discrete Gaussian with sigma = 3.2. Rejection steps
+// only ever discard draws, so how long a sampler runs says nothing about the
+// values it accepted.
 #pragma once
 
 #include <sodium.h>
@@ -14,8 +19,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <optional>
 #include <span>
 #include <vector>
 
@@ -24,52 +27,93 @@
 
 namespace cloak::inline v0::core {
 
+/// A 32-byte seed: the ChaCha20 key of a Prng.
 using Seed = std::array<std::uint8_t, 32>;
 
 namespace detail {
+
+/// Initialises libsodium once per process. A function-local static is
+/// initialised exactly once even when threads race (C++11 [stmt.dcl]/4), and
+/// sodium_init is itself thread-safe; -1 means no usable entropy source.
+/// @throws RandomnessError when sodium_init fails.
 inline void ensure_sodium() {
-    // sodium_init is thread-safe and idempotent; -1 means no entropy source.
     static const int status = sodium_init();
     if (status < 0) {
         throw RandomnessError(
-            "core::random: libsodium could not be initialised (sodium_init returned -1); the "
-            "system's entropy source is unavailable");
+            "core::random_seed: libsodium could not be initialised (sodium_init returned -1), so "
+            "the operating system's entropy source is unavailable; check that /dev/urandom (or "
+            "getrandom) is accessible to this process");
     }
 }
+
+/// x as 8 little-endian bytes: the stream layout is the same on every platform,
+/// so a stored seed expands to the same polynomial everywhere.
+inline std::array<std::uint8_t, 8> little_endian_bytes(std::uint64_t x) noexcept {
+    std::array<std::uint8_t, 8> bytes{};
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        bytes[i] = static_cast<std::uint8_t>(x >> (8 * i));
+    }
+    return bytes;
+}
+
 }  // namespace detail
 
-/// 32 bytes of fresh entropy from the operating system.
+/// 32 bytes of fresh entropy from the operating system (libsodium randombytes_buf).
 /// @throws RandomnessError when libsodium cannot be initialised.
 [[nodiscard]] inline Seed random_seed() {
     detail::ensure_sodium();
-    Seed seed;
+    Seed seed{};
     randombytes_buf(seed.data(), seed.size());
     return seed;
 }
 
-/// A deterministic cryptographic stream: ChaCha20 keyed by a 32-byte seed, with
-/// a 64-bit stream id as nonce for domain separation, read in 4 KiB blocks.
-/// Copies continue the same stream independently (both produce the same bytes).
+/// A deterministic cryptographic stream: the ChaCha20 keystream of a 32-byte seed.
+///
+/// The construction is libsodium's crypto_stream_chacha20 (the original ChaCha20
+/// with a 64-bit nonce and a 64-bit block counter), keyed by the seed, with the
+/// stream id in little-endian order as the nonce. Distinct stream ids give
+/// independent streams from one seed (domain separation: one seed can feed the
+/// "a" polynomial of every key-switching key). The 64-bit counter never wraps in
+/// practice (2^70 bytes per stream), unlike the 32-bit counter of the IETF variant
+/// (256 GiB). The stream is produced 4 KiB (64 ChaCha blocks) at a time.
+///
+/// Copies continue the same stream: a copy and its original produce the same
+/// bytes from the point of copying on, independently. Copy a Prng only to replay
+/// it; two parties that need independent randomness need distinct stream ids.
+/// A Prng is not safe to use from several threads at once; give each thread its
+/// own stream id. The destructor wipes the seed and the buffered keystream.
 class Prng {
   public:
-    explicit Prng(const Seed& seed, std::uint64_t stream_id = 0) : seed_(seed) {
+    /// The stream `stream_id` of `seed`.
+    /// @throws RandomnessError when libsodium cannot be initialised.
+    explicit Prng(const Seed& seed, std::uint64_t stream_id = 0)
+        : seed_(seed), nonce_(detail::little_endian_bytes(stream_id)) {
         detail::ensure_sodium();
-        nonce_.fill(0);
-        std::memcpy(nonce_.data(), &stream_id, sizeof(stream_id));
     }
 
-    /// A stream from fresh entropy.
-    [[nodiscard]] static Prng from_entropy() { return Prng(random_seed()); }
+    /// Stream 0 of a fresh seed from random_seed().
+    /// @throws RandomnessError when libsodium cannot be initialised.
+    [[nodiscard]] static Prng from_entropy() {
+        Seed seed = random_seed();
+        Prng prng(seed);
+        sodium_memzero(seed.data(), seed.size());
+        return prng;
+    }
 
     Prng(const Prng&) = default;
     Prng& operator=(const Prng&) = default;
+    // No separate moves: a move copies (std::array members have nothing to steal),
+    // and the moved-from object still wipes its copy when destroyed.
+
     ~Prng() {
         sodium_memzero(seed_.data(), seed_.size());
         sodium_memzero(buffer_.data(), buffer_.size());
     }
 
+    /// The seed this stream expands (to store beside a seeded polynomial).
     [[nodiscard]] const Seed& seed() const noexcept { return seed_; }
 
+    /// Writes the next out.size() bytes of the stream into out.
     void fill(std::span<std::uint8_t> out) {
         std::size_t written = 0;
         while (written < out.size()) {
@@ -77,26 +121,32 @@ class Prng {
                 refill();
             }
             const std::size_t take = std::min(out.size() - written, buffer_.size() - position_);
-            std::memcpy(out.data() + written, buffer_.data() + position_, take);
+            std::copy_n(buffer_.begin() + static_cast<std::ptrdiff_t>(position_), take,
+                        out.begin() + static_cast<std::ptrdiff_t>(written));
             position_ += take;
             written += take;
         }
     }
 
-    std::uint64_t next_u64() {
-        std::uint64_t value = 0;
-        if (buffer_.size() - position_ >= sizeof(value)) {
-            std::memcpy(&value, buffer_.data() + position_, sizeof(value));
-            position_ += sizeof(value);
-            return value;
+    /// The next 8 bytes of the stream, read as a little-endian word.
+    [[nodiscard]] std::uint64_t next_u64() {
+        std::array<std::uint8_t, 8> bytes{};
+        if (buffer_.size() - position_ >= bytes.size()) {
+            std::copy_n(buffer_.begin() + static_cast<std::ptrdiff_t>(position_), bytes.size(),
+                        bytes.begin());
+            position_ += bytes.size();
+        } else {
+            fill(bytes);  // straddles a refill
         }
-        std::array<std::uint8_t, sizeof(value)> bytes{};
-        fill(bytes);
-        std::memcpy(&value, bytes.data(), sizeof(value));
+        std::uint64_t value = 0;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            value |= std::uint64_t{bytes[i]} << (8 * i);
+        }
         return value;
     }
 
-    std::uint8_t next_byte() {
+    /// The next byte of the stream.
+    [[nodiscard]] std::uint8_t next_byte() {
         if (position_ == buffer_.size()) {
             refill();
         }
@@ -104,30 +154,57 @@ class Prng {
     }
 
   private:
+    static constexpr std::size_t block_bytes = 64;  // one ChaCha20 block
+
     void refill() {
-        // Each 4 KiB block continues the keystream at its 64-byte block counter.
-        std::fill(buffer_.begin(), buffer_.end(), 0);
-        crypto_stream_chacha20_ietf_xor_ic(buffer_.data(), buffer_.data(), buffer_.size(),
-                                           nonce_.data(), counter_, seed_.data());
-        counter_ += static_cast<std::uint32_t>(buffer_.size() / 64);
+        // XOR of the keystream into zeros is the keystream; xor_ic starts it at
+        // block `counter_`, so consecutive refills continue one stream.
+        std::fill(buffer_.begin(), buffer_.end(), std::uint8_t{0});
+        crypto_stream_chacha20_xor_ic(buffer_.data(), buffer_.data(), buffer_.size(),
+                                      nonce_.data(), counter_, seed_.data());
+        counter_ += buffer_.size() / block_bytes;
         position_ = 0;
     }
 
     Seed seed_;
-    std::array<std::uint8_t, crypto_stream_chacha20_ietf_NONCEBYTES> nonce_{};
+    std::array<std::uint8_t, crypto_stream_chacha20_NONCEBYTES> nonce_;
     std::array<std::uint8_t, 4096> buffer_{};
     std::size_t position_ = 4096;  // empty: the first read refills
-    std::uint32_t counter_ = 0;
+    std::uint64_t counter_ = 0;    // the ChaCha20 block index of the next refill
 };
 
-/// Uniform values in [0, q), without modulo bias: a 64-bit word is masked to
-/// the bit width of q - 1 and rejected when it is q or more (fewer than half of
-/// all draws are rejected).
-/// @throws InvalidArgumentError for q < 2.
+static_assert(crypto_stream_chacha20_NONCEBYTES == 8, "the stream id is the 64-bit nonce");
+static_assert(crypto_stream_chacha20_KEYBYTES == std::tuple_size_v<Seed>);
+
+namespace detail {
+
+/// An unbiased integer in [0, bound), bound >= 1: words below 2^64 mod bound are
+/// rejected, so every residue has floor(2^64 / bound) preimages (the threshold
+/// rejection of OpenBSD's arc4random_uniform; fewer than half of all draws are
+/// ever rejected).
+inline std::uint64_t uniform_below(Prng& prng, std::uint64_t bound) {
+    const std::uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
+    std::uint64_t x = 0;
+    do {
+        x = prng.next_u64();
+    } while (x < threshold);
+    return x % bound;
+}
+
+}  // namespace detail
+
+/// Uniform values in [0, q), without modulo bias.
+///
+/// Each value is a 64-bit word masked to bit_width(q - 1) bits and rejected while
+/// it is q or more. The masked word is uniform on [0, 2^w) with 2^w < 2q, so fewer
+/// than half of the draws are rejected, and the accepted ones are exactly uniform.
+/// (Reducing x % q instead would favour the values below 2^64 mod q.)
+/// @throws InvalidArgumentError when q < 2.
 inline void sample_uniform_mod(Prng& prng, std::uint64_t q, std::span<std::uint64_t> out) {
     if (q < 2) {
-        throw InvalidArgumentError(
-            cloak::detail::message("core::sample_uniform_mod: modulus ", q, " must be at least 2"));
+        throw InvalidArgumentError(cloak::detail::message(
+            "core::sample_uniform_mod: modulus ", q,
+            " is below 2; pass a modulus q >= 2 (values are drawn from [0, q))"));
     }
     const int width = bit_count(q - 1);
     const std::uint64_t mask = width == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
@@ -140,8 +217,10 @@ inline void sample_uniform_mod(Prng& prng, std::uint64_t q, std::span<std::uint6
     }
 }
 
-/// Uniform on {-1, 0, 1}: a byte in [0, 255) taken mod 3 (255 is rejected, so
-/// each value has probability exactly 1/3).
+/// Uniform on {-1, 0, 1}, each with probability exactly 1/3.
+///
+/// Each value is one byte of the stream: 255 is rejected (256 is not a multiple
+/// of 3), and a byte b in [0, 255) gives b % 3 - 1, 85 bytes per value.
 inline void sample_ternary(Prng& prng, std::span<std::int64_t> out) {
     for (std::int64_t& value : out) {
         std::uint8_t byte = 0;
@@ -152,104 +231,140 @@ inline void sample_ternary(Prng& prng, std::span<std::int64_t> out) {
     }
 }
 
-/// An unbiased integer in [0, bound) by rejection (Lemire-style threshold).
-inline std::uint64_t uniform_below(Prng& prng, std::uint64_t bound) {
-    const std::uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
-    std::uint64_t x = 0;
-    do {
-        x = prng.next_u64();
-    } while (x < threshold);
-    return x % bound;
-}
-
-/// Exactly `hamming_weight` entries in {-1, 1} (each sign with probability 1/2)
-/// at uniformly random positions, the rest 0: a partial Fisher-Yates shuffle.
+/// Exactly `hamming_weight` entries in {-1, 1}, each sign with probability 1/2,
+/// at a uniformly random set of positions; every other entry is 0.
+///
+/// The positions come from Floyd's sampling algorithm (Bentley and Floyd, "A
+/// sample of brilliance", CACM 1987), the set-building form of a partial
+/// Fisher-Yates shuffle: for j = n - h, ..., n - 1 it draws t uniform in [0, j]
+/// (an unbiased bounded integer) and takes t, or j when t is already taken. Every
+/// h-subset comes out with the same probability. `out` itself records which
+/// positions are taken, so no scratch array ever holds the secret's support. The
+/// running time and memory accesses depend on the positions (as in every sparse
+/// secret sampler); the sparse secret is generated once per key.
 /// @throws InvalidArgumentError when hamming_weight > out.size().
 inline void sample_sparse_ternary(Prng& prng, std::size_t hamming_weight,
                                   std::span<std::int64_t> out) {
     if (hamming_weight > out.size()) {
         throw InvalidArgumentError(cloak::detail::message(
             "core::sample_sparse_ternary: Hamming weight ", hamming_weight, " exceeds the ",
-            out.size(), " coefficients; choose a weight of at most N"));
+            out.size(), " coefficients of the output; choose a weight of at most ", out.size()));
     }
-    std::vector<std::uint32_t> positions(out.size());
-    for (std::size_t i = 0; i < positions.size(); ++i) {
-        positions[i] = static_cast<std::uint32_t>(i);
-    }
-    std::fill(out.begin(), out.end(), 0);
-    for (std::size_t i = 0; i < hamming_weight; ++i) {
-        const std::size_t j = i + uniform_below(prng, out.size() - i);
-        std::swap(positions[i], positions[j]);
-        out[positions[i]] = (prng.next_byte() & 1) != 0 ? 1 : -1;
+    std::fill(out.begin(), out.end(), std::int64_t{0});
+    for (std::size_t j = out.size() - hamming_weight; j < out.size(); ++j) {
+        const auto t = static_cast<std::size_t>(detail::uniform_below(prng, j + 1));
+        const std::size_t position = out[t] == 0 ? t : j;  // j is never taken before this step
+        out[position] = (prng.next_byte() & 1) != 0 ? 1 : -1;
     }
 }
 
+/// The standard deviation of the error distribution, from the
+/// HomomorphicEncryption.org standard (and the default of SEAL, OpenFHE, Lattigo).
 inline constexpr double default_gaussian_sigma = 3.2;
 
-/// The largest |x| the Gaussian sampler returns: ceil(6 sigma), as SEAL and the
-/// HomomorphicEncryption.org standard cut the tail (the mass beyond is below 2^-28).
-inline int gaussian_tail_bound(double sigma) {
-    return static_cast<int>(std::ceil(6 * sigma));
-}
+/// Largest sigma sample_gaussian accepts (its table has 6 sigma entries).
+inline constexpr double max_gaussian_sigma = 100;
 
 namespace detail {
 
-/// Cumulative table of the folded discrete Gaussian: entry k is
-/// floor(2^64 * P(|x| <= k)) for k below the tail bound.
-struct GaussianTable {
-    double sigma;
-    std::vector<std::uint64_t> cumulative;
-
-    explicit GaussianTable(double s) : sigma(s) {
-        const int bound = gaussian_tail_bound(s);
-        std::vector<long double> weight(static_cast<std::size_t>(bound) + 1);
-        long double total = 0;
-        for (int k = 0; k <= bound; ++k) {
-            const long double rho = std::exp(-static_cast<long double>(k) * k / (2.0L * s * s));
-            weight[static_cast<std::size_t>(k)] = k == 0 ? rho : 2 * rho;  // +k and -k
-            total += weight[static_cast<std::size_t>(k)];
-        }
-        long double running = 0;
-        for (int k = 0; k < bound; ++k) {
-            running += weight[static_cast<std::size_t>(k)] / total;
-            cumulative.push_back(static_cast<std::uint64_t>(std::ldexp(running, 64)));
-        }
-    }
-};
-
-inline void check_sigma(double sigma) {
-    if (!(sigma > 0 && sigma <= 100)) {
-        throw InvalidArgumentError(cloak::detail::message("core::sample_gaussian: sigma = ", sigma,
-                                                          " is outside (0, 100]"));
+inline void check_sigma(const char* function, double sigma) {
+    if (!(sigma > 0 && sigma <= max_gaussian_sigma)) {  // also rejects NaN
+        throw InvalidArgumentError(cloak::detail::message(
+            function, ": sigma = ", sigma, " is outside (0, ", max_gaussian_sigma,
+            "]; use default_gaussian_sigma (3.2, the HomomorphicEncryption.org standard's "
+            "value) or another positive, finite sigma of at most ",
+            max_gaussian_sigma));
     }
 }
 
 }  // namespace detail
 
-/// Discrete Gaussian of standard deviation sigma centred at 0, cut at
-/// gaussian_tail_bound(sigma), by a constant-time cumulative table: each sample
-/// draws one 64-bit word u, |x| is the number of table entries at or below u,
-/// counted with branch-free comparisons over the whole table, and the sign comes
-/// from one more random bit applied without a branch.
-/// @throws InvalidArgumentError for sigma outside (0, 100].
+/// The largest |x| the Gaussian sampler returns: ceil(6 sigma), where SEAL and
+/// the HomomorphicEncryption.org standard cut the tail. The discrete Gaussian
+/// mass beyond the cut is at most erfc(6 / sqrt(2)) ~ 1.97e-9 ~ 2^-28.9 for any
+/// sigma; for sigma = 3.2 (cut at 20) it is 1.26e-10 ~ 2^-32.9.
+/// @throws InvalidArgumentError for sigma outside (0, max_gaussian_sigma] or NaN.
+[[nodiscard]] inline int gaussian_tail_bound(double sigma) {
+    detail::check_sigma("core::gaussian_tail_bound", sigma);
+    return static_cast<int>(std::ceil(6 * sigma));
+}
+
+/// A discrete Gaussian sampler for one sigma: the centred distribution with
+/// weights rho(x) = exp(-x^2 / (2 sigma^2)), cut at gaussian_tail_bound(sigma).
+///
+/// It uses a cumulative distribution table (CDT) of |x|: P(0) = rho(0) / S and
+/// P(k) = 2 rho(k) / S for 1 <= k <= B, S the sum over [-B, B]. Entry k (for
+/// k < B) is floor(2^64 P(|x| <= k)). A sample draws one 64-bit word u; |x| is the
+/// number of entries at or below u, counted with branch-free comparisons over
+/// the whole table, so the time does not depend on the value; a sign bit from one
+/// more byte is then applied without a branch. The table is built once; reuse one
+/// sampler for many samples.
+class GaussianSampler {
+  public:
+    /// @throws InvalidArgumentError for sigma outside (0, max_gaussian_sigma] or NaN.
+    explicit GaussianSampler(double sigma = default_gaussian_sigma) : sigma_(sigma) {
+        detail::check_sigma("core::GaussianSampler", sigma);
+        const int bound = gaussian_tail_bound(sigma);
+        // long double: the cumulative sums need 64 bits of mantissa to fill a word.
+        std::vector<long double> weight(static_cast<std::size_t>(bound) + 1);
+        long double total = 0;
+        for (int k = 0; k <= bound; ++k) {
+            const long double rho = std::exp(-static_cast<long double>(k) * k /
+                                             (2.0L * static_cast<long double>(sigma) * sigma));
+            weight[static_cast<std::size_t>(k)] = k == 0 ? rho : 2 * rho;  // both +k and -k
+            total += weight[static_cast<std::size_t>(k)];
+        }
+        cumulative_.reserve(static_cast<std::size_t>(bound));
+        long double running = 0;
+        for (int k = 0; k < bound; ++k) {
+            running += weight[static_cast<std::size_t>(k)] / total;
+            // For a tiny sigma the sum rounds to 1; 2^64 does not fit a word.
+            const long double scaled = std::ldexp(running, 64);
+            cumulative_.push_back(scaled >= 0x1p64L ? ~std::uint64_t{0}
+                                                    : static_cast<std::uint64_t>(scaled));
+        }
+    }
+
+    [[nodiscard]] double sigma() const noexcept { return sigma_; }
+
+    /// The largest |x| this sampler returns.
+    [[nodiscard]] int tail_bound() const noexcept {
+        return static_cast<int>(cumulative_.size());
+    }
+
+    /// Fills out with independent samples.
+    void sample(Prng& prng, std::span<std::int64_t> out) const {
+        for (std::int64_t& value : out) {
+            const std::uint64_t u = prng.next_u64();
+            std::int64_t magnitude = 0;
+            for (const std::uint64_t threshold : cumulative_) {
+                magnitude += static_cast<std::int64_t>(u >= threshold);
+            }
+            const auto sign_bit = static_cast<std::int64_t>(prng.next_byte() & 1);
+            // sign_bit = 1: (m XOR -1) + 1 = -m; sign_bit = 0: (m XOR 0) + 0 = m.
+            value = (magnitude ^ -sign_bit) + sign_bit;
+        }
+    }
+
+  private:
+    double sigma_;
+    std::vector<std::uint64_t> cumulative_;
+};
+
+/// Discrete Gaussian samples of standard deviation sigma centred at 0, cut at
+/// gaussian_tail_bound(sigma), by GaussianSampler's constant-time table. The
+/// table for default_gaussian_sigma is built once per process (a function-local
+/// static const, initialised thread-safely); any other sigma builds its table on
+/// each call (keep a GaussianSampler to sample it repeatedly).
+/// @throws InvalidArgumentError for sigma outside (0, max_gaussian_sigma] or NaN.
 inline void sample_gaussian(Prng& prng, std::span<std::int64_t> out,
                             double sigma = default_gaussian_sigma) {
-    detail::check_sigma(sigma);
-    static const detail::GaussianTable default_table(default_gaussian_sigma);
-    std::optional<detail::GaussianTable> custom;
-    if (sigma != default_gaussian_sigma) {
-        custom.emplace(sigma);
-    }
-    const detail::GaussianTable& table = custom ? *custom : default_table;
-    for (std::int64_t& value : out) {
-        const std::uint64_t u = prng.next_u64();
-        std::int64_t magnitude = 0;
-        for (std::uint64_t threshold : table.cumulative) {
-            magnitude += static_cast<std::int64_t>(u >= threshold);
-        }
-        const auto sign_bit = static_cast<std::int64_t>(prng.next_byte() & 1);
-        // sign_bit = 1 negates: (m XOR -1) + 1 = -m; sign_bit = 0 leaves m.
-        value = (magnitude ^ -sign_bit) + sign_bit;
+    detail::check_sigma("core::sample_gaussian", sigma);
+    if (sigma == default_gaussian_sigma) {
+        static const GaussianSampler standard(default_gaussian_sigma);
+        standard.sample(prng, out);
+    } else {
+        GaussianSampler(sigma).sample(prng, out);
     }
 }
 
