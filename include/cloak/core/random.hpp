@@ -33,16 +33,17 @@ using Seed = std::array<std::uint8_t, 32>;
 namespace detail {
 
 /// Initialises libsodium once per process. A function-local static is
-/// initialised exactly once even when threads race (C++11 [stmt.dcl]/4), and
+/// initialised exactly once even when threads race ([stmt.dcl]), and
 /// sodium_init is itself thread-safe; -1 means no usable entropy source.
 /// @throws RandomnessError when sodium_init fails.
-inline void ensure_sodium() {
+inline void ensure_sodium(const char* function) {
     static const int status = sodium_init();
     if (status < 0) {
-        throw RandomnessError(
-            "core::random_seed: libsodium could not be initialised (sodium_init returned -1), so "
+        throw RandomnessError(cloak::detail::message(
+            function,
+            ": libsodium could not be initialised (sodium_init returned -1), so "
             "the operating system's entropy source is unavailable; check that /dev/urandom (or "
-            "getrandom) is accessible to this process");
+            "getrandom) is accessible to this process"));
     }
 }
 
@@ -61,7 +62,7 @@ inline std::array<std::uint8_t, 8> little_endian_bytes(std::uint64_t x) noexcept
 /// 32 bytes of fresh entropy from the operating system (libsodium randombytes_buf).
 /// @throws RandomnessError when libsodium cannot be initialised.
 [[nodiscard]] inline Seed random_seed() {
-    detail::ensure_sodium();
+    detail::ensure_sodium("core::random_seed");
     Seed seed{};
     randombytes_buf(seed.data(), seed.size());
     return seed;
@@ -88,7 +89,7 @@ class Prng {
     /// @throws RandomnessError when libsodium cannot be initialised.
     explicit Prng(const Seed& seed, std::uint64_t stream_id = 0)
         : seed_(seed), nonce_(detail::little_endian_bytes(stream_id)) {
-        detail::ensure_sodium();
+        detail::ensure_sodium("core::Prng");
     }
 
     /// Stream 0 of a fresh seed from random_seed().
@@ -160,8 +161,8 @@ class Prng {
         // XOR of the keystream into zeros is the keystream; xor_ic starts it at
         // block `counter_`, so consecutive refills continue one stream.
         std::fill(buffer_.begin(), buffer_.end(), std::uint8_t{0});
-        crypto_stream_chacha20_xor_ic(buffer_.data(), buffer_.data(), buffer_.size(),
-                                      nonce_.data(), counter_, seed_.data());
+        crypto_stream_chacha20_xor_ic(buffer_.data(), buffer_.data(), buffer_.size(), nonce_.data(),
+                                      counter_, seed_.data());
         counter_ += buffer_.size() / block_bytes;
         position_ = 0;
     }
@@ -220,7 +221,8 @@ inline void sample_uniform_mod(Prng& prng, std::uint64_t q, std::span<std::uint6
 /// Uniform on {-1, 0, 1}, each with probability exactly 1/3.
 ///
 /// Each value is one byte of the stream: 255 is rejected (256 is not a multiple
-/// of 3), and a byte b in [0, 255) gives b % 3 - 1, 85 bytes per value.
+/// of 3), and a byte b in [0, 255) gives b % 3 - 1: 85 accepted bytes map to
+/// each value.
 inline void sample_ternary(Prng& prng, std::span<std::int64_t> out) {
     for (std::int64_t& value : out) {
         std::uint8_t byte = 0;
@@ -259,7 +261,7 @@ inline void sample_sparse_ternary(Prng& prng, std::size_t hamming_weight,
 }
 
 /// The standard deviation of the error distribution, from the
-/// HomomorphicEncryption.org standard (and the default of SEAL, OpenFHE, Lattigo).
+/// HomomorphicEncryption.org standard (SEAL's and Lattigo's default too).
 inline constexpr double default_gaussian_sigma = 3.2;
 
 /// Largest sigma sample_gaussian accepts (its table has 6 sigma entries).
@@ -279,10 +281,12 @@ inline void check_sigma(const char* function, double sigma) {
 
 }  // namespace detail
 
-/// The largest |x| the Gaussian sampler returns: ceil(6 sigma), where SEAL and
-/// the HomomorphicEncryption.org standard cut the tail. The discrete Gaussian
-/// mass beyond the cut is at most erfc(6 / sqrt(2)) ~ 1.97e-9 ~ 2^-28.9 for any
-/// sigma; for sigma = 3.2 (cut at 20) it is 1.26e-10 ~ 2^-32.9.
+/// The largest |x| the Gaussian sampler returns: ceil(6 sigma). SEAL cuts its
+/// error distribution at the same 6 sigma (noise_distribution_width_multiplier);
+/// rounding up keeps every integer within 6 sigma. The discrete Gaussian mass
+/// beyond the cut is 1.26e-10 ~ 2^-32.9 for sigma = 3.2 (cut at 20), and below
+/// erfc(6 / sqrt(2)) ~ 1.97e-9 ~ 2^-28.9 for every sigma in (0, 100] (it
+/// approaches that value as sigma grows: 1.91e-9 at sigma = 100).
 /// @throws InvalidArgumentError for sigma outside (0, max_gaussian_sigma] or NaN.
 [[nodiscard]] inline int gaussian_tail_bound(double sigma) {
     detail::check_sigma("core::gaussian_tail_bound", sigma);
@@ -328,9 +332,7 @@ class GaussianSampler {
     [[nodiscard]] double sigma() const noexcept { return sigma_; }
 
     /// The largest |x| this sampler returns.
-    [[nodiscard]] int tail_bound() const noexcept {
-        return static_cast<int>(cumulative_.size());
-    }
+    [[nodiscard]] int tail_bound() const noexcept { return static_cast<int>(cumulative_.size()); }
 
     /// Fills out with independent samples.
     void sample(Prng& prng, std::span<std::int64_t> out) const {
