@@ -9,6 +9,7 @@
 #include <cloak/core/random.hpp>
 #include <cloak/ring/arith.hpp>
 #include <cloak/ring/automorphism.hpp>
+#include <cloak/ring/backend.hpp>
 #include <cloak/ring/base_conversion.hpp>
 #include <cloak/ring/basis.hpp>
 #include <cloak/ring/crt.hpp>
