@@ -1,22 +1,35 @@
 // cloak: moving RNS polynomials between bases.
 //
 // - BaseConverter: fast base conversion (Bajard, Eynard, Hasan, Zucca, SAC 2016,
-//   section 2): for x in [0, Q) given by residues x_i mod q_i,
-//       conv(x) = sum_i [x_i (Q/q_i)^-1]_{q_i} (Q/q_i)  mod p_j,
-//   which equals x + e Q for an integer 0 <= e < L (L = number of q_i). No
-//   correction of e is attempted: hybrid key switching tolerates it (the e Q
-//   term vanishes against the gadget, Han and Ki 2020, section 3).
-// - Rescaler: exact divide-and-round by the last prime, the CKKS rescale
+//   section 2.2). For x in [0, Q) given by residues x_i mod q_i (i < L),
+//       y_i = [x_i (Q/q_i)^-1]_{q_i},   conv(x) = sum_i y_i (Q/q_i)  mod p_j,
+//   and since 0 <= y_i < q_i, the sum is x + e Q for an integer e, 0 <= e < L.
+//   convert() returns that (approximate) value; convert_centered() also
+//   computes e' = round(sum_i y_i / q_i) in double precision and subtracts
+//   e' Q, which yields the centered representative of x in (-Q/2, Q/2) exactly
+//   (Halevi, Polyakov, Shoup, CT-RSA 2019, section 2.2), except for x within
+//   eps Q of Q/2, eps = (L^2 + 3L) 2^-53 (below 2^-40 for L <= 64), where it may
+//   give x instead of x - Q; both are still within Q/2 (1 + 2 eps) of zero.
+// - rescale: exact divide-and-round by the last prime, the CKKS rescale
 //   (Cheon, Han, Kim, Kim, Song, SAC 2018, section 3.3).
-// - ModDown: divide by the special modulus P with rounding, the last step of key
-//   switching (Gentry, Halevi, Smart 2012; Han and Ki 2020).
-// - mod_up: raise one key-switching digit to the whole basis Q_l ∪ P.
+// - ModUp: raise one key-switching digit to Q_l ∪ P by fast base conversion
+//   (Han and Ki, CT-RSA 2020, section 3, the "ModUp" of their Algorithm 2).
+// - ModDown: divide by the special modulus P with rounding back to Q_l, the
+//   last step of key switching (Gentry, Halevi, Smart 2012, special modulus;
+//   Han and Ki 2020, "ModDown"), with the centered conversion, so the result
+//   is round(a / P) exactly where the approximate conversion would add an
+//   error of up to k - 1 (k = number of special primes).
+//
+// All conversions work on coefficient form: the CRT is coefficient-wise, and
+// it is not compatible with the NTT of another prime. ModUp, ModDown and
+// rescale accept either form and run the NTTs they need.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -29,312 +42,644 @@
 
 namespace cloak::inline v0::ring {
 
-/// Fast base conversion from one RNS basis to another (approximate: see above).
+/// Fast base conversion from one RNS basis to another, on coefficient-form limbs.
 class BaseConverter {
   public:
-    /// @throws InvalidArgumentError for different degrees.
+    /// @throws InvalidArgumentError for a null basis or different degrees.
     BaseConverter(std::shared_ptr<const RnsBasis> from, std::shared_ptr<const RnsBasis> to)
         : from_(std::move(from)), to_(std::move(to)) {
+        if (!from_ || !to_) {
+            throw InvalidArgumentError("ring::BaseConverter: a basis is null");
+        }
         if (from_->degree() != to_->degree()) {
-            throw InvalidArgumentError(
-                cloak::detail::message("ring::BaseConverter: degrees differ (", from_->degree(),
-                                       " and ", to_->degree(), ")"));
+            throw InvalidArgumentError(cloak::detail::message(
+                "ring::BaseConverter: degrees differ (from N = ", from_->degree(),
+                ", to N = ", to_->degree(), "); both bases must have the same ring degree"));
         }
         const std::size_t l = from_->size();
         const std::size_t k = to_->size();
-        inverse_punctured_.resize(l);
-        punctured_in_target_.resize(k * l);
+        weights_.resize(k * l);
+        minus_q_.resize(k);
+        inverse_moduli_.resize(l);
         for (std::size_t i = 0; i < l; ++i) {
-            const core::Modulus& qi = from_->modulus(i);
-            std::uint64_t punctured_mod_qi = 1;  // (Q / q_i) mod q_i
-            for (std::size_t m = 0; m < l; ++m) {
-                if (m != i) {
-                    punctured_mod_qi =
-                        core::mul_mod(punctured_mod_qi, qi.reduce(from_->modulus(m).value()), qi);
-                }
+            inverse_moduli_[i] = 1.0 / static_cast<double>(from_->modulus(i).value());
+        }
+        for (std::size_t j = 0; j < k; ++j) {
+            const core::Modulus& p = to_->modulus(j);
+            std::uint64_t q_mod_p = 1;  // Q mod p_j
+            for (std::size_t i = 0; i < l; ++i) {
+                q_mod_p = core::mul_mod(q_mod_p, p.reduce(from_->modulus(i).value()), p);
             }
-            inverse_punctured_[i] =
-                core::ShoupConstant(core::inverse_mod(punctured_mod_qi, qi.value()), qi.value());
-            for (std::size_t j = 0; j < k; ++j) {
-                const core::Modulus& pj = to_->modulus(j);
-                std::uint64_t punctured_mod_pj = 1;  // (Q / q_i) mod p_j
+            for (std::size_t i = 0; i < l; ++i) {
+                std::uint64_t punctured = 1;  // (Q / q_i) mod p_j
                 for (std::size_t m = 0; m < l; ++m) {
                     if (m != i) {
-                        punctured_mod_pj = core::mul_mod(punctured_mod_pj,
-                                                         pj.reduce(from_->modulus(m).value()), pj);
+                        punctured =
+                            core::mul_mod(punctured, p.reduce(from_->modulus(m).value()), p);
                     }
                 }
-                punctured_in_target_[j * l + i] = punctured_mod_pj;
+                weights_[j * l + i] = punctured;
             }
+            minus_q_[j] = core::neg_mod(q_mod_p, p.value());
         }
     }
 
     [[nodiscard]] const RnsBasis& from() const noexcept { return *from_; }
     [[nodiscard]] const RnsBasis& to() const noexcept { return *to_; }
 
-    /// Converts coefficient-form limbs: `in` holds from().size() limbs of N words,
-    /// `out` to().size() limbs, each limb after the other.
+    /// Approximate conversion: `in` holds from().size() coefficient-form limbs of
+    /// N words, limb after limb, of x in [0, Q); `out` receives to().size()
+    /// limbs of (x + e Q) mod p_j, with one integer 0 <= e < from().size() per
+    /// coefficient, the same for every p_j.
     /// @throws ShapeError for spans of the wrong sizes.
     void convert(std::span<const std::uint64_t> in, std::span<std::uint64_t> out) const {
+        check_spans(in.size(), out.size(), "ring::BaseConverter::convert");
+        convert_into(in.data(), output_pointers(out), false);
+    }
+
+    /// Exact conversion of the centered representative of x (see the file
+    /// comment for the eps bound near +-Q/2): `out` receives x_c mod p_j, x_c in
+    /// (-Q/2, Q/2) with x_c = x mod Q.
+    /// @throws ShapeError for spans of the wrong sizes.
+    void convert_centered(std::span<const std::uint64_t> in, std::span<std::uint64_t> out) const {
+        check_spans(in.size(), out.size(), "ring::BaseConverter::convert_centered");
+        convert_into(in.data(), output_pointers(out), true);
+    }
+
+    /// convert() of a coefficient-form Poly over from(): a Poly over to().
+    /// @throws ShapeError for another basis or evaluation form.
+    [[nodiscard]] Poly convert(const Poly& in) const {
+        check_poly(in, "ring::BaseConverter::convert");
+        Poly out;
+        out.reshape(to_, Form::coefficient);
+        convert_into(in.data().data(), output_pointers(out.data()), false);
+        return out;
+    }
+
+    /// convert_centered() of a coefficient-form Poly over from(): a Poly over to().
+    /// @throws ShapeError for another basis or evaluation form.
+    [[nodiscard]] Poly convert_centered(const Poly& in) const {
+        check_poly(in, "ring::BaseConverter::convert_centered");
+        Poly out;
+        out.reshape(to_, Form::coefficient);
+        convert_into(in.data().data(), output_pointers(out.data()), true);
+        return out;
+    }
+
+    /// The conversion itself, for ModUp and ModDown: `in` points at from().size()
+    /// limbs of N words, `out[j]` at N words for target prime j. Parallel over
+    /// blocks of coefficients; call it outside a parallel region for speed.
+    void convert_into(const std::uint64_t* in, std::span<std::uint64_t* const> out,
+                      bool centered) const noexcept {
         const std::size_t n = from_->degree();
+        // Fixed chunks (not one per thread) keep the result independent of the
+        // thread count; each chunk reuses one small buffer of scaled residues.
+        constexpr std::size_t chunk = 1024;
+        const std::size_t chunks = (n + chunk - 1) / chunk;
         const std::size_t l = from_->size();
-        const std::size_t k = to_->size();
-        if (in.size() != l * n || out.size() != k * n) {
-            throw ShapeError(cloak::detail::message("ring::BaseConverter::convert: ", in.size(),
-                                                    " input and ", out.size(), " output words for ",
-                                                    l, " -> ", k, " limbs of N = ", n));
-        }
-        // y_i = x_i (Q/q_i)^-1 mod q_i, one limb per thread.
-        std::vector<std::uint64_t> scaled(l * n);
-        core::parallel_for(l, n, [&](std::size_t i) {
-            multiply_scalar(in.subspan(i * n, n), inverse_punctured_[i],
-                            std::span<std::uint64_t>(scaled.data() + i * n, n),
-                            from_->modulus(i).value());
-        });
-        // out_j = sum_i y_i (Q/q_i mod p_j), accumulated in 128 bits per block of
-        // coefficients so the accumulators stay in L1.
-        constexpr std::size_t block = 256;
-        core::parallel_for(k, n * l, [&](std::size_t j) {
-            const core::Modulus& pj = to_->modulus(j);
-            const std::uint64_t* weights = punctured_in_target_.data() + j * l;
-            std::uint64_t* target = out.data() + j * n;
-            core::uint128_t acc[block];
-            for (std::size_t start = 0; start < n; start += block) {
-                const std::size_t count = std::min(block, n - start);
-                std::fill(acc, acc + count, core::uint128_t{0});
-                for (std::size_t i = 0; i < l; ++i) {
-                    const std::uint64_t w = weights[i];
-                    const std::uint64_t* y = scaled.data() + i * n + start;
-                    for (std::size_t c = 0; c < count; ++c) {
-                        acc[c] += static_cast<core::uint128_t>(y[c]) * w;
-                    }
-                    if ((i + 1) % max_lazy_terms == 0) {  // keep the sums below 2^128
-                        for (std::size_t c = 0; c < count; ++c) {
-                            acc[c] = pj.reduce(acc[c]);
-                        }
-                    }
-                }
-                for (std::size_t c = 0; c < count; ++c) {
-                    target[start + c] = pj.reduce(acc[c]);
-                }
-            }
+        core::parallel_for(chunks, chunk * l * (to_->size() + 1), [&](std::size_t c) {
+            const std::size_t start = c * chunk;
+            convert_range(in, out, start, std::min(chunk, n - start), centered);
         });
     }
 
   private:
-    std::shared_ptr<const RnsBasis> from_;
-    std::shared_ptr<const RnsBasis> to_;
-    std::vector<core::ShoupConstant> inverse_punctured_;  // (Q/q_i)^-1 mod q_i
-    std::vector<std::uint64_t> punctured_in_target_;      // [j * L + i] = Q/q_i mod p_j
-};
-
-/// Exact divide-and-round by the last prime of a basis: a over {q_0..q_l}
-/// becomes round(a / q_l) over {q_0..q_{l-1}}, where a is read as its
-/// representative in [0, Q) (any representative gives the same result mod
-/// q_0..q_{l-1}, since Q / q_l vanishes there). Rounding adds q_l / 2 first.
-class Rescaler {
-  public:
-    /// @throws InvalidArgumentError when `to` is not `from` minus its last prime.
-    Rescaler(std::shared_ptr<const RnsBasis> from, std::shared_ptr<const RnsBasis> to)
-        : from_(std::move(from)), to_(std::move(to)) {
-        if (from_->size() < 2 || to_->size() + 1 != from_->size() || !from_->starts_with(*to_)) {
-            throw InvalidArgumentError(
-                cloak::detail::message("ring::Rescaler: the target basis (", to_->size(),
-                                       " primes) must be the source basis (", from_->size(),
-                                       " primes) without its last prime"));
-        }
-        const std::size_t l = to_->size();
-        const core::Modulus& last = from_->modulus(l);
-        half_last_ = last.value() / 2;
-        inverse_last_.resize(l);
-        half_last_mod_.resize(l);
-        for (std::size_t i = 0; i < l; ++i) {
-            const core::Modulus& qi = to_->modulus(i);
-            inverse_last_[i] = core::ShoupConstant(
-                core::inverse_mod(qi.reduce(last.value()), qi.value()), qi.value());
-            half_last_mod_[i] = qi.reduce(half_last_);
+    void check_spans(std::size_t in_words, std::size_t out_words, const char* where) const {
+        const std::size_t n = from_->degree();
+        if (in_words != from_->size() * n || out_words != to_->size() * n) {
+            throw ShapeError(cloak::detail::message(
+                where, ": ", in_words, " input and ", out_words, " output words for ",
+                from_->size(), " -> ", to_->size(), " limbs of N = ", n, "; pass ",
+                from_->size() * n, " and ", to_->size() * n, " words"));
         }
     }
 
+    void check_poly(const Poly& in, const char* where) const {
+        if (in.empty() || !(in.basis() == *from_)) {
+            throw ShapeError(cloak::detail::message(
+                where, ": ", detail::describe(in), " given to a converter from N = ",
+                from_->degree(), " with ", from_->size(), " primes; pass a Poly over from()"));
+        }
+        detail::check_form(in, Form::coefficient, where);
+    }
+
+    std::vector<std::uint64_t*> output_pointers(std::span<std::uint64_t> out) const {
+        const std::size_t n = to_->degree();
+        std::vector<std::uint64_t*> pointers(to_->size());
+        for (std::size_t j = 0; j < pointers.size(); ++j) {
+            pointers[j] = out.data() + j * n;
+        }
+        return pointers;
+    }
+
+    // Coefficients [start, start + count) of every output limb.
+    void convert_range(const std::uint64_t* in, std::span<std::uint64_t* const> out,
+                       std::size_t start, std::size_t count, bool centered) const {
+        const std::size_t n = from_->degree();
+        const std::size_t l = from_->size();
+        const std::size_t k = to_->size();
+        // Blocks small enough that the scaled residues y (block x L words,
+        // coefficient-major) stay in L1 while every target prime reads them.
+        const std::size_t block = std::clamp<std::size_t>(2048 / l, 4, 64);
+        detail::ScratchBuffer y(block * l);
+        std::uint64_t overflow[64];  // e' per coefficient (centered only)
+        for (std::size_t b = start; b < start + count; b += block) {
+            const std::size_t size = std::min(block, start + count - b);
+            for (std::size_t i = 0; i < l; ++i) {
+                const core::ShoupConstant w = from_->punctured_inverse(i);
+                const std::uint64_t q = from_->modulus(i).value();
+                const std::uint64_t* x = in + i * n + b;
+                for (std::size_t c = 0; c < size; ++c) {
+                    y[c * l + i] = core::mul_shoup(x[c], w.value, w.quotient, q);
+                }
+            }
+            if (centered) {
+                for (std::size_t c = 0; c < size; ++c) {
+                    double sum = 0;
+                    for (std::size_t i = 0; i < l; ++i) {
+                        sum += static_cast<double>(y[c * l + i]) * inverse_moduli_[i];
+                    }
+                    overflow[c] = static_cast<std::uint64_t>(sum + 0.5);  // round, sum >= 0
+                }
+            }
+            for (std::size_t j = 0; j < k; ++j) {
+                const core::Modulus& p = to_->modulus(j);
+                const std::uint64_t* w = weights_.data() + j * l;
+                std::uint64_t* target = out[j] + b;
+                for (std::size_t c = 0; c < size; ++c) {
+                    const std::uint64_t* yc = y.data() + c * l;
+                    core::uint128_t sum = 0;
+                    // Partial sums of 63 products (< 2^128 even with the reduced
+                    // carry-in and the correction term below).
+                    for (std::size_t i0 = 0; i0 < l; i0 += max_lazy_terms - 1) {
+                        const std::size_t i1 = std::min(l, i0 + max_lazy_terms - 1);
+                        if (i0 != 0) {
+                            sum = p.reduce(sum);
+                        }
+                        for (std::size_t i = i0; i < i1; ++i) {
+                            sum += static_cast<core::uint128_t>(yc[i]) * w[i];
+                        }
+                    }
+                    if (centered) {  // - e' Q, with e' <= L < 2^7
+                        sum += static_cast<core::uint128_t>(overflow[c]) * minus_q_[j];
+                    }
+                    target[c] = p.reduce(sum);
+                }
+            }
+        }
+    }
+
+    std::shared_ptr<const RnsBasis> from_;
+    std::shared_ptr<const RnsBasis> to_;
+    std::vector<std::uint64_t> weights_;  // [j * L + i] = (Q / q_i) mod p_j
+    std::vector<std::uint64_t> minus_q_;  // -Q mod p_j
+    std::vector<double> inverse_moduli_;  // 1 / q_i
+};
+
+namespace detail {
+
+// NTT (forward or inverse) of `count` limbs starting at `first` of `basis`,
+// whose words start at data, one limb per thread.
+inline void ntt_limbs(const RnsBasis& basis, std::size_t first, std::size_t count,
+                      std::uint64_t* data, bool forward) {
+    const std::size_t n = basis.degree();
+    core::parallel_for(count, n * static_cast<std::size_t>(basis.log_degree()), [&](std::size_t i) {
+        std::span<std::uint64_t> limb(data + i * n, n);
+        if (forward) {
+            basis.ntt(first + i).forward(limb);
+        } else {
+            basis.ntt(first + i).inverse(limb);
+        }
+    });
+}
+
+}  // namespace detail
+
+namespace detail {
+
+// Limbs 0..l-1 of a (over {q_0..q_l}) become round(a / q_l); limb l is spent.
+inline void divide_round_by_last(Poly& a) {
+    const RnsBasis& basis = a.basis();
+    const std::size_t n = a.degree();
+    const std::size_t l = a.limbs() - 1;
+    const core::Modulus& last = basis.modulus(l);
+    const std::uint64_t half = last.value() >> 1;  // (q_l - 1) / 2
+    const bool evaluation = a.form() == Form::evaluation;
+    // r = [a_l + (q_l - 1) / 2]_{q_l} in coefficient form, in the limb that goes away.
+    std::span<std::uint64_t> r = a.limb(l);
+    if (evaluation) {
+        basis.ntt(l).inverse(r);
+    }
+    for (std::uint64_t& v : r) {
+        v = core::add_mod(v, half, last.value());
+    }
+    // (a_i - ([r]_{q_i} - half)) * q_l^-1 mod q_i: a + half - [a + half]_{q_l} is
+    // q_l * floor((a + half) / q_l), so the division is exact.
+    core::parallel_for(l, n * (evaluation ? 24 : 2), [&](std::size_t i) {
+        const core::Modulus& qi = basis.modulus(i);
+        const std::uint64_t q = qi.value();
+        const std::uint64_t half_mod = qi.reduce(half);
+        const core::ShoupConstant w = basis.last_inverse(i);
+        std::uint64_t* limb = a.limb(i).data();
+        if (evaluation) {
+            ScratchBuffer correction(n);
+            for (std::size_t c = 0; c < n; ++c) {
+                correction[c] = core::sub_mod(qi.reduce(r[c]), half_mod, q);
+            }
+            basis.ntt(i).forward(correction);
+            for (std::size_t c = 0; c < n; ++c) {
+                limb[c] = core::mul_shoup(limb[c] + q - correction[c], w.value, w.quotient, q);
+            }
+        } else {
+            for (std::size_t c = 0; c < n; ++c) {
+                // limb + half - [r]_{q_i} + q, in [1, 3q) < 2^63.
+                const std::uint64_t x = limb[c] + half_mod + q - qi.reduce(r[c]);
+                limb[c] = core::mul_shoup(x, w.value, w.quotient, q);
+            }
+        }
+    });
+}
+
+}  // namespace detail
+
+/// a becomes round(a / q_l) over {q_0..q_{l-1}}: exact division by the last
+/// prime with rounding, in place, in either form (evaluation form costs one
+/// inverse and l forward NTTs). The rounding adds (q_l - 1) / 2 before an exact
+/// floor division (Cheon et al. 2018; Halevi, Polyakov, Shoup 2019, section 4).
+/// The basis becomes basis_ptr()->prefix(l).
+///
+/// Semantics: for any integer x with x = a mod Q (Q = q_0 ... q_l), the result
+/// is round(x / q_l) mod Q / q_l; round(x / q_l) changes by exactly Q / q_l when
+/// x changes by Q, so every representative, in particular the centered one in
+/// (-Q/2, Q/2) that CKKS decodes, gives the same result, and there are no ties
+/// (q_l is odd). The result is the exact rounding of the centered value: no
+/// approximation error.
+/// @throws ShapeError for an empty Poly or one with a single limb.
+inline void rescale_inplace(Poly& a) {
+    if (a.limbs() < 2) {
+        throw ShapeError(cloak::detail::message(
+            "ring::rescale_inplace: ", detail::describe(a),
+            "; dividing by the last prime needs at least 2 limbs (a CKKS level above 0)"));
+    }
+    detail::divide_round_by_last(a);
+    a.drop_last_limbs(1);
+}
+
+/// round(a / q_l) over {q_0..q_{l-1}}; see rescale_inplace.
+/// @throws ShapeError for an empty Poly or one with a single limb.
+[[nodiscard]] inline Poly rescale(const Poly& a) {
+    Poly out = a;
+    rescale_inplace(out);
+    return out;
+}
+
+/// rescale_inplace bound to one pair of bases, for callers that keep one per
+/// level: the result takes `to` itself as its basis.
+class Rescaler {
+  public:
+    /// @throws InvalidArgumentError when `to` is not `from` without its last prime.
+    Rescaler(std::shared_ptr<const RnsBasis> from, std::shared_ptr<const RnsBasis> to)
+        : from_(std::move(from)), to_(std::move(to)) {
+        if (!from_ || !to_ || from_->size() < 2 || to_->size() + 1 != from_->size() ||
+            !from_->starts_with(*to_)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ring::Rescaler: the target basis (", to_ ? to_->size() : 0,
+                " primes) must be the source basis (", from_ ? from_->size() : 0,
+                " primes) without its last prime; pass from->prefix(from->size() - 1)"));
+        }
+    }
+
+    [[nodiscard]] const std::shared_ptr<const RnsBasis>& source() const noexcept { return from_; }
     [[nodiscard]] const std::shared_ptr<const RnsBasis>& target() const noexcept { return to_; }
 
     /// a = round(a / q_l), in place, in either form; a loses its last limb.
     /// @throws ShapeError when a is not over the source basis.
     void apply(Poly& a) const {
         if (a.empty() || !(a.basis() == *from_)) {
-            throw ShapeError(cloak::detail::message("ring::Rescaler::apply: Poly of ", a.limbs(),
-                                                    " primes given to a rescaler from ",
-                                                    from_->size(), " primes"));
+            throw ShapeError(cloak::detail::message(
+                "ring::Rescaler::apply: Poly of ", a.limbs(), " primes given to a rescaler from ",
+                from_->size(), " primes; pass a Poly over source()"));
         }
-        const std::size_t n = a.degree();
-        const std::size_t l = to_->size();
-        const core::Modulus& last = from_->modulus(l);
-        // r = (a_l + q_l/2) mod q_l, in coefficient form.
-        std::vector<std::uint64_t> rounded(a.limb(l).begin(), a.limb(l).end());
-        const bool evaluation = a.form() == Form::evaluation;
-        if (evaluation) {
-            from_->ntt(l).inverse(rounded);
-        }
-        for (std::uint64_t& v : rounded) {
-            v = core::add_mod(v, half_last_, last.value());
-        }
-        core::parallel_for(l, n * 8, [&](std::size_t i) {
-            const core::Modulus& qi = to_->modulus(i);
-            const std::uint64_t q = qi.value();
-            std::vector<std::uint64_t> correction(n);
-            for (std::size_t c = 0; c < n; ++c) {
-                correction[c] = core::sub_mod(qi.reduce(rounded[c]), half_last_mod_[i], q);
-            }
-            if (evaluation) {
-                to_->ntt(i).forward(correction);
-            }
-            std::span<std::uint64_t> limb = a.limb(i);
-            const core::ShoupConstant w = inverse_last_[i];
-            for (std::size_t c = 0; c < n; ++c) {
-                limb[c] = core::mul_shoup(limb[c] + q - correction[c], w.value, w.quotient, q);
-            }
-        });
+        detail::divide_round_by_last(a);
         a.truncate(to_);
     }
 
   private:
     std::shared_ptr<const RnsBasis> from_;
     std::shared_ptr<const RnsBasis> to_;
-    std::uint64_t half_last_ = 0;
-    std::vector<core::ShoupConstant> inverse_last_;  // q_l^-1 mod q_i
-    std::vector<std::uint64_t> half_last_mod_;       // (q_l / 2) mod q_i
 };
 
-/// Division by the special modulus P with rounding: a over Q_l ∪ P (the Q
-/// primes first) becomes round(a / P) + e over Q_l, with |e| <= k / 2 + 1 for k
-/// primes in P (the fast base conversion's overflow). Input and output in
-/// evaluation form.
-class ModDown {
-  public:
-    /// @throws InvalidArgumentError unless extended == q followed by p.
-    ModDown(std::shared_ptr<const RnsBasis> extended, std::shared_ptr<const RnsBasis> q,
-            std::shared_ptr<const RnsBasis> p)
-        : extended_(std::move(extended)), q_(std::move(q)), p_(std::move(p)), p_to_q_(p_, q_) {
-        if (!(*extended_ == *q_->concat(*p_))) {
-            throw InvalidArgumentError(
-                "ring::ModDown: the extended basis must be Q_l followed by P");
-        }
-        const std::size_t l = q_->size();
-        const std::size_t k = p_->size();
-        inverse_p_.resize(l);
-        half_p_mod_q_.resize(l);
-        half_p_mod_p_.resize(k);
-        // P / 2 = (P - 1) / 2 for odd P, as residues: ((P - 1) / 2) mod m.
-        for (std::size_t i = 0; i < l; ++i) {
-            const core::Modulus& qi = q_->modulus(i);
-            std::uint64_t p_mod = 1;
-            for (std::size_t j = 0; j < k; ++j) {
-                p_mod = core::mul_mod(p_mod, qi.reduce(p_->modulus(j).value()), qi);
-            }
-            inverse_p_[i] = core::ShoupConstant(core::inverse_mod(p_mod, qi.value()), qi.value());
-            half_p_mod_q_[i] = half_of_odd(p_mod, qi);
-        }
-        for (std::size_t j = 0; j < k; ++j) {
-            half_p_mod_p_[j] = half_of_odd(0, p_->modulus(j));  // P = 0 mod p_j
-        }
-    }
-
-    [[nodiscard]] const std::shared_ptr<const RnsBasis>& target() const noexcept { return q_; }
-
-    /// a over Q_l ∪ P (evaluation form) becomes round(a / P) over Q_l.
-    /// @throws ShapeError for a Poly over another basis or in coefficient form.
-    void apply(Poly& a) const {
-        if (a.empty() || !(a.basis() == *extended_) || a.form() != Form::evaluation) {
-            throw ShapeError(
-                cloak::detail::message("ring::ModDown::apply: needs a Poly over Q_l ∪ P (",
-                                       extended_->size(), " primes) in evaluation form; got ",
-                                       a.limbs(), " primes in ", form_name(a.form()), " form"));
-        }
-        const std::size_t n = a.degree();
-        const std::size_t l = q_->size();
-        const std::size_t k = p_->size();
-        // The P part, plus P/2 for rounding, back to coefficients.
-        std::vector<std::uint64_t> p_part(a.data().begin() + static_cast<std::ptrdiff_t>(l * n),
-                                          a.data().end());
-        core::parallel_for(k, n * 8, [&](std::size_t j) {
-            std::span<std::uint64_t> limb(p_part.data() + j * n, n);
-            p_->ntt(j).inverse(limb);
-            const std::uint64_t p = p_->modulus(j).value();
-            for (std::uint64_t& v : limb) {
-                v = core::add_mod(v, half_p_mod_p_[j], p);
-            }
-        });
-        std::vector<std::uint64_t> converted(l * n);
-        p_to_q_.convert(p_part, converted);
-        core::parallel_for(l, n * 8, [&](std::size_t i) {
-            const std::uint64_t q = q_->modulus(i).value();
-            std::span<std::uint64_t> correction(converted.data() + i * n, n);
-            for (std::uint64_t& v : correction) {
-                v = core::sub_mod(v, half_p_mod_q_[i], q);
-            }
-            q_->ntt(i).forward(correction);
-            std::span<std::uint64_t> limb = a.limb(i);
-            const core::ShoupConstant w = inverse_p_[i];
-            for (std::size_t c = 0; c < n; ++c) {
-                limb[c] = core::mul_shoup(limb[c] + q - correction[c], w.value, w.quotient, q);
-            }
-        });
-        a.truncate(q_);
-    }
-
-  private:
-    // (P - 1) / 2 mod m from P mod m: (P - 1) * 2^-1 mod m, m odd.
-    static std::uint64_t half_of_odd(std::uint64_t p_mod_m, const core::Modulus& m) {
-        const std::uint64_t minus_one = core::sub_mod(p_mod_m, 1, m.value());
-        return core::mul_mod(minus_one, (m.value() + 1) / 2, m);
-    }
-
-    std::shared_ptr<const RnsBasis> extended_;
-    std::shared_ptr<const RnsBasis> q_;
-    std::shared_ptr<const RnsBasis> p_;
-    BaseConverter p_to_q_;
-    std::vector<core::ShoupConstant> inverse_p_;  // P^-1 mod q_i
-    std::vector<std::uint64_t> half_p_mod_q_;
-    std::vector<std::uint64_t> half_p_mod_p_;
-};
-
-/// Raises digit d of a polynomial over Q_l to Q_l ∪ P: the digit's primes keep
-/// their evaluation-form limbs, every other prime gets the fast base conversion
-/// of the digit (from its coefficient form), then its NTT.
-///   eval, coeff: the same polynomial over Q_l, in evaluation and coefficient form
-///   first, converter: the digit starts at prime `first` of Q_l; converter maps the
-///                     digit's primes to `complement` (all other primes of Q_l ∪ P,
-///                     in the order of `complement_index`)
-///   out: a Poly over Q_l ∪ P, written in evaluation form.
+/// Raises digit [first, first + converter.from().size()) of a polynomial over
+/// Q_l to Q_l ∪ P, given the polynomial in both forms (so that a caller raising
+/// every digit transforms it once): the digit's primes keep their evaluation
+/// limbs, every other prime gets the fast conversion of the digit, then its NTT.
+/// Same result as ModUp (x exactly on the digit, x + e Q_D elsewhere).
+///   converter:        from the digit's primes to the other primes of Q_l ∪ P,
+///                     in the order of `complement_index`
+///   complement_index: the positions of those primes in `out`'s basis
+///   out:              a Poly over Q_l ∪ P (its form becomes evaluation)
 /// @throws ShapeError for inconsistent shapes.
 inline void mod_up(const Poly& eval, const Poly& coeff, std::size_t first,
                    const BaseConverter& converter, std::span<const std::size_t> complement_index,
                    Poly& out) {
     const std::size_t n = eval.degree();
     const std::size_t digit = converter.from().size();
-    if (eval.form() != Form::evaluation || coeff.form() != Form::coefficient ||
-        !(eval.basis() == coeff.basis()) || first + digit > eval.limbs() ||
-        complement_index.size() != converter.to().size() ||
-        out.limbs() != digit + complement_index.size() || out.degree() != n) {
+    if (eval.empty() || coeff.empty() || out.empty() || eval.form() != Form::evaluation ||
+        coeff.form() != Form::coefficient || !(eval.basis() == coeff.basis()) ||
+        first + digit > eval.limbs() || complement_index.size() != converter.to().size() ||
+        out.limbs() != digit + complement_index.size() || out.degree() != n ||
+        converter.from().degree() != n) {
         throw ShapeError(cloak::detail::message(
             "ring::mod_up: inconsistent shapes (", eval.limbs(), " primes in, digit [", first, ", ",
             first + digit, "), ", complement_index.size(), " complement primes, ", out.limbs(),
-            " primes out)"));
+            " primes out); pass the Poly in evaluation and coefficient form and an "
+            "output over Q_l ∪ P"));
+    }
+    if (!out.basis().starts_with(eval.basis())) {
+        throw ShapeError("ring::mod_up: the output basis must start with the input's primes Q_l");
+    }
+    for (std::size_t i = 0; i < digit; ++i) {
+        if (converter.from().modulus(i) != eval.basis().modulus(first + i)) {
+            throw ShapeError(cloak::detail::message(
+                "ring::mod_up: the converter's prime ", i, " (",
+                converter.from().modulus(i).value(), ") is not prime ", first + i,
+                " of the input; build it from the digit's primes"));
+        }
+    }
+    for (std::size_t j = 0; j < complement_index.size(); ++j) {
+        const std::size_t index = complement_index[j];
+        if (index >= out.limbs() || converter.to().modulus(j) != out.basis().modulus(index)) {
+            throw ShapeError(cloak::detail::message(
+                "ring::mod_up: complement index ", index, " (position ", j,
+                ") is past the output's ", out.limbs(),
+                " primes or names another prime than the converter's target ", j));
+        }
     }
     out.set_form(Form::evaluation);
-    for (std::size_t i = 0; i < digit; ++i) {
-        std::copy(eval.limb(first + i).begin(), eval.limb(first + i).end(),
-                  out.limb(first + i).begin());
-    }
-    std::vector<std::uint64_t> converted(complement_index.size() * n);
-    converter.convert(coeff.data().subspan(first * n, digit * n), converted);
-    core::parallel_for(complement_index.size(), n * 8, [&](std::size_t j) {
-        const std::size_t target = complement_index[j];
-        std::span<std::uint64_t> limb = out.limb(target);
-        std::copy(converted.begin() + static_cast<std::ptrdiff_t>(j * n),
-                  converted.begin() + static_cast<std::ptrdiff_t>((j + 1) * n), limb.begin());
-        out.basis().ntt(target).forward(limb);
+    core::parallel_for(digit, n, [&](std::size_t i) {
+        std::copy_n(eval.limb(first + i).begin(), n, out.limb(first + i).begin());
     });
+    std::vector<std::uint64_t*> targets(complement_index.size());
+    for (std::size_t j = 0; j < targets.size(); ++j) {
+        targets[j] = out.limb(complement_index[j]).data();
+    }
+    converter.convert_into(coeff.limb(first).data(), targets, false);
+    const RnsBasis& basis = out.basis();
+    core::parallel_for(targets.size(), n * static_cast<std::size_t>(basis.log_degree()),
+                       [&](std::size_t j) {
+                           basis.ntt(complement_index[j]).forward(out.limb(complement_index[j]));
+                       });
 }
+
+/// Raising one key-switching digit to a larger basis (hybrid key switching,
+/// Han and Ki 2020): the digit is a polynomial x over its primes D (a slice
+/// of Q_l), read as its value in [0, Q_D); the target basis (Q_l ∪ P) contains
+/// D. The output holds x exactly on the primes of D and x + e Q_D, 0 <= e < |D|
+/// (the same e for all primes of one coefficient), on the others: the fast
+/// conversion's error, which the gadget of the switching key removes (its
+/// digit-j component is a multiple of Q / Q_D, so e Q_D times it is 0 mod Q P).
+class ModUp {
+  public:
+    /// @throws InvalidArgumentError for a null basis, different degrees, or a
+    ///         prime of `digit` missing from `target` (named).
+    ModUp(std::shared_ptr<const RnsBasis> digit, std::shared_ptr<const RnsBasis> target)
+        : digit_(std::move(digit)), target_(std::move(target)) {
+        if (!digit_ || !target_) {
+            throw InvalidArgumentError("ring::ModUp: a basis is null");
+        }
+        if (digit_->degree() != target_->degree()) {
+            throw InvalidArgumentError(
+                cloak::detail::message("ring::ModUp: degrees differ (digit N = ", digit_->degree(),
+                                       ", target N = ", target_->degree(), ")"));
+        }
+        std::vector<bool> in_digit(target_->size(), false);
+        for (std::size_t i = 0; i < digit_->size(); ++i) {
+            const auto position = target_->index_of(digit_->modulus(i).value());
+            if (!position) {
+                throw InvalidArgumentError(cloak::detail::message(
+                    "ring::ModUp: prime ", digit_->modulus(i).value(), " of the digit (index ", i,
+                    ") is not in the target basis of ", target_->size(),
+                    " primes; the target must contain the digit"));
+            }
+            digit_positions_.push_back(*position);
+            in_digit[*position] = true;
+        }
+        for (std::size_t t = 0; t < target_->size(); ++t) {
+            if (!in_digit[t]) {
+                other_positions_.push_back(t);
+            }
+        }
+        if (!other_positions_.empty()) {
+            converter_.emplace(digit_, target_->select(other_positions_));
+        }
+    }
+
+    [[nodiscard]] const std::shared_ptr<const RnsBasis>& digit_basis() const noexcept {
+        return digit_;
+    }
+    [[nodiscard]] const std::shared_ptr<const RnsBasis>& target_basis() const noexcept {
+        return target_;
+    }
+    /// Where digit prime i sits in the target basis.
+    [[nodiscard]] std::span<const std::size_t> digit_positions() const noexcept {
+        return digit_positions_;
+    }
+
+    /// Raises the digit whose limbs (|D| * N words, in the order of
+    /// digit_basis(), in `in_form`) are `digit` into `out` over target_basis(),
+    /// in `out_form`. The digit limbs of a Poly over Q_l are a contiguous
+    /// subspan of its data(), so no copy is needed to pass one.
+    /// @throws ShapeError when `digit` does not hold |D| * N words.
+    void apply(std::span<const std::uint64_t> digit, Form in_form, Poly& out,
+               Form out_form = Form::evaluation) const {
+        const std::size_t n = digit_->degree();
+        const std::size_t d = digit_->size();
+        if (digit.size() != d * n) {
+            throw ShapeError(cloak::detail::message(
+                "ring::ModUp::apply: ", digit.size(), " words for a digit of ", d,
+                " limbs of N = ", n, "; pass ", d * n, " words"));
+        }
+        out.reshape(target_, out_form);
+        // The digit in coefficient form, for the conversion.
+        detail::ScratchBuffer scratch;
+        const std::uint64_t* coefficients = digit.data();
+        if (in_form == Form::evaluation) {
+            scratch.assign(digit.begin(), digit.end());
+            detail::ntt_limbs(*digit_, 0, d, scratch.data(), false);
+            coefficients = scratch.data();
+        }
+        if (converter_) {
+            std::vector<std::uint64_t*> targets(other_positions_.size());
+            for (std::size_t t = 0; t < targets.size(); ++t) {
+                targets[t] = out.limb(other_positions_[t]).data();
+            }
+            converter_->convert_into(coefficients, targets, false);
+        }
+        // Digit primes: their own limbs, already in the input form or just computed.
+        const std::uint64_t* digit_source =
+            in_form == out_form ? digit.data() : coefficients;  // out coefficient: coefficients
+        core::parallel_for(d, n, [&](std::size_t i) {
+            std::copy_n(digit_source + i * n, n, out.limb(digit_positions_[i]).begin());
+        });
+        if (out_form == Form::evaluation) {
+            // Every limb not copied from an evaluation-form input needs its NTT.
+            const bool digit_done = in_form == Form::evaluation;
+            const std::size_t count = digit_done ? other_positions_.size() : target_->size();
+            core::parallel_for(count, n * static_cast<std::size_t>(target_->log_degree()),
+                               [&](std::size_t t) {
+                                   const std::size_t limb = digit_done ? other_positions_[t] : t;
+                                   target_->ntt(limb).forward(out.limb(limb));
+                               });
+        }
+    }
+
+    /// Raises a Poly over digit_basis() (either form) into `out` over target_basis().
+    /// @throws ShapeError for a Poly over another basis.
+    void apply(const Poly& digit, Poly& out, Form out_form = Form::evaluation) const {
+        if (digit.empty() || !(digit.basis() == *digit_)) {
+            throw ShapeError(cloak::detail::message("ring::ModUp::apply: ", detail::describe(digit),
+                                                    " given to a ModUp from ", digit_->size(),
+                                                    " primes; pass a Poly over digit_basis()"));
+        }
+        if (&digit == &out) {
+            throw ShapeError("ring::ModUp::apply: input and output are the same Poly");
+        }
+        apply(digit.data(), digit.form(), out, out_form);
+    }
+
+    /// The raised digit over target_basis(), in out_form.
+    /// @throws ShapeError for a Poly over another basis.
+    [[nodiscard]] Poly apply(const Poly& digit, Form out_form = Form::evaluation) const {
+        Poly out;
+        apply(digit, out, out_form);
+        return out;
+    }
+
+  private:
+    std::shared_ptr<const RnsBasis> digit_;
+    std::shared_ptr<const RnsBasis> target_;
+    std::vector<std::size_t> digit_positions_;  // digit prime i -> target index
+    std::vector<std::size_t> other_positions_;  // target indices outside the digit
+    std::optional<BaseConverter> converter_;    // digit -> other primes
+};
+
+/// Division by the special modulus P with rounding: a over Q_l ∪ P (the primes
+/// of Q_l first, then those of P) becomes round(a / P) over Q_l, in the form it
+/// came in (evaluation form costs k inverse and l forward NTTs for k primes in
+/// P). The P part is converted with the centered conversion, so for any integer
+/// representative a the result is round(a / P) mod Q_l exactly, except when
+/// [a]_P lies within eps P of +-P/2 (eps = (k^2 + 3k) 2^-53, see the file
+/// comment), where it is floor(a / P) or ceil(a / P): |result - a / P| <= 1/2 + eps.
+class ModDown {
+  public:
+    /// `target` (Q_l) must be a proper prefix of `extended` (Q_l ∪ P); P is the rest.
+    /// @throws InvalidArgumentError otherwise.
+    ModDown(std::shared_ptr<const RnsBasis> extended, std::shared_ptr<const RnsBasis> target)
+        : extended_(std::move(extended)), target_(std::move(target)) {
+        init();
+    }
+
+    /// The same, naming P too: `extended` must be `target` followed by `special`.
+    /// @throws InvalidArgumentError otherwise.
+    ModDown(std::shared_ptr<const RnsBasis> extended, std::shared_ptr<const RnsBasis> target,
+            const std::shared_ptr<const RnsBasis>& special)
+        : extended_(std::move(extended)), target_(std::move(target)) {
+        init();
+        if (!special || !(*special == *special_)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ring::ModDown: the extended basis (", extended_->size(),
+                " primes) is not the target basis (", target_->size(),
+                " primes) followed by the special basis (", special ? special->size() : 0,
+                " primes); build it as Q_l.concat(P)"));
+        }
+    }
+
+    [[nodiscard]] const std::shared_ptr<const RnsBasis>& extended_basis() const noexcept {
+        return extended_;
+    }
+    [[nodiscard]] const std::shared_ptr<const RnsBasis>& target_basis() const noexcept {
+        return target_;
+    }
+    /// Q_l, the basis of the result (as Rescaler::target()).
+    [[nodiscard]] const std::shared_ptr<const RnsBasis>& target() const noexcept { return target_; }
+    /// The special primes P.
+    [[nodiscard]] const std::shared_ptr<const RnsBasis>& special_basis() const noexcept {
+        return special_;
+    }
+
+    /// a over Q_l ∪ P becomes round(a / P) over Q_l, in place, in the form it
+    /// came in.
+    /// @throws ShapeError for a Poly over another basis.
+    void apply(Poly& a) const {
+        if (a.empty() || !(a.basis() == *extended_)) {
+            throw ShapeError(cloak::detail::message("ring::ModDown::apply: ", detail::describe(a),
+                                                    " given to a ModDown from ", extended_->size(),
+                                                    " primes (Q_l ∪ P) to ", target_->size(),
+                                                    "; pass a Poly over extended_basis()"));
+        }
+        const std::size_t n = a.degree();
+        const std::size_t l = target_->size();
+        const std::size_t k = special_->size();
+        const bool evaluation = a.form() == Form::evaluation;
+        // The P limbs go away: transform them back in place.
+        std::uint64_t* p_part = a.limb(l).data();
+        if (evaluation) {
+            detail::ntt_limbs(*extended_, l, k, p_part, false);
+        }
+        // [a]_P, centered, in every prime of Q_l.
+        detail::ScratchBuffer correction(l * n);
+        std::vector<std::uint64_t*> targets(l);
+        for (std::size_t i = 0; i < l; ++i) {
+            targets[i] = correction.data() + i * n;
+        }
+        converter_->convert_into(p_part, targets, true);
+        // (a - [a]_P) / P, exact.
+        core::parallel_for(l, n * (evaluation ? 24 : 2), [&](std::size_t i) {
+            std::span<std::uint64_t> c(targets[i], n);
+            if (evaluation) {
+                extended_->ntt(i).forward(c);
+            }
+            const std::uint64_t q = target_->modulus(i).value();
+            const core::ShoupConstant w = inverse_p_[i];
+            std::uint64_t* limb = a.limb(i).data();
+            for (std::size_t j = 0; j < n; ++j) {
+                limb[j] = core::mul_shoup(limb[j] + q - c[j], w.value, w.quotient, q);
+            }
+        });
+        a.truncate(target_);
+    }
+
+  private:
+    void init() {
+        if (!extended_ || !target_) {
+            throw InvalidArgumentError("ring::ModDown: a basis is null");
+        }
+        if (target_->size() >= extended_->size() || !extended_->starts_with(*target_)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ring::ModDown: the target basis (", target_->size(),
+                " primes) must be a proper prefix of the extended basis (", extended_->size(),
+                " primes): build the extended basis as Q_l.concat(P)"));
+        }
+        const std::size_t l = target_->size();
+        const std::size_t k = extended_->size() - l;
+        special_ = extended_->subbasis(l, k);
+        converter_.emplace(special_, target_);
+        inverse_p_.resize(l);
+        for (std::size_t i = 0; i < l; ++i) {
+            const core::Modulus& q = target_->modulus(i);
+            std::uint64_t p_mod_q = 1;
+            for (std::size_t j = 0; j < k; ++j) {
+                p_mod_q = core::mul_mod(p_mod_q, q.reduce(special_->modulus(j).value()), q);
+            }
+            inverse_p_[i] = core::ShoupConstant(core::inverse_mod(p_mod_q, q.value()), q.value());
+        }
+    }
+
+    std::shared_ptr<const RnsBasis> extended_;
+    std::shared_ptr<const RnsBasis> target_;
+    std::shared_ptr<const RnsBasis> special_;
+    std::optional<BaseConverter> converter_;      // P -> Q_l
+    std::vector<core::ShoupConstant> inverse_p_;  // P^-1 mod q_i
+};
 
 }  // namespace cloak::inline v0::ring
