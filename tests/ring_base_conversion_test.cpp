@@ -352,7 +352,7 @@ TEST_CASE("ring/rescale/N=1024/L=4 equals round(x / q_l) in both forms", "[basec
     REQUIRE_THROWS_AS(cloak::ring::rescale_inplace(empty), cloak::ShapeError);
 }
 
-TEST_CASE("ring/mod_up/N=2048/Q=6/P=2 raises a digit: exact on its primes, x + e Q_D elsewhere",
+TEST_CASE("ring/mod_up/N=2048/Q=6/P=2 raises a digit to its centered lift on every prime",
           "[baseconv]") {
     std::mt19937_64 rng(25);
     const std::size_t n = 2048;
@@ -375,22 +375,16 @@ TEST_CASE("ring/mod_up/N=2048/Q=6/P=2 raises a digit: exact on its primes, x + e
     mod_up.apply(digit_words, Form::coefficient, raised, Form::coefficient);
     REQUIRE(raised.basis_ptr() == extended);
     REQUIRE(raised.form() == Form::coefficient);
+    // The centered lift of the digit on every prime.
     const Crt digit_crt(digit->values());
     for (std::size_t j = 0; j < n; ++j) {
-        const mpz_class value = digit_crt.compose(digit_words, n, j);
+        const mpz_class value = centered(digit_crt.compose(digit_words, n, j), digit_crt.product());
         REQUIRE(raised.limb(2)[j] == x.limb(2)[j]);
         REQUIRE(raised.limb(3)[j] == x.limb(3)[j]);
-        bool matched = false;
-        for (int e = 0; e < 2 && !matched; ++e) {
-            bool all = true;
-            for (std::size_t t : {0, 1, 4, 5, 6, 7}) {
-                const mpz_class m = big(extended->modulus(t).value());
-                all = all && big(raised.limb(t)[j]) == (value + e * digit_crt.product()) % m;
-            }
-            matched = all;
+        for (std::size_t t = 0; t < extended->size(); ++t) {
+            INFO("coefficient " << j << ", prime " << t);
+            REQUIRE(big(raised.limb(t)[j]) == mod(value, big(extended->modulus(t).value())));
         }
-        INFO("coefficient " << j);
-        REQUIRE(matched);
     }
     // Every combination of input and output forms gives the same polynomial.
     Poly raised_evaluation = raised;
@@ -402,6 +396,17 @@ TEST_CASE("ring/mod_up/N=2048/Q=6/P=2 raises a digit: exact on its primes, x + e
     REQUIRE(out == raised);
     mod_up.apply(digit_words, Form::coefficient, out, Form::evaluation);
     REQUIRE(out == raised_evaluation);
+    // The free function for callers that hold the Poly in both forms.
+    const std::vector<std::size_t> complement{0, 1, 4, 5, 6, 7};
+    const cloak::ring::BaseConverter to_complement(digit, extended->select(complement));
+    Poly free_out(extended, Form::coefficient);
+    cloak::ring::mod_up(x_evaluation, x, 2, to_complement, complement, free_out);
+    REQUIRE(free_out == raised_evaluation);
+    REQUIRE_THROWS_AS(cloak::ring::mod_up(x, x, 2, to_complement, complement, free_out),
+                      cloak::ShapeError);
+    REQUIRE_THROWS_WITH(
+        cloak::ring::mod_up(x_evaluation, x, 1, to_complement, complement, free_out),
+        Catch::Contains("converter's prime 0"));
     // The Poly overloads.
     Poly digit_poly(digit, Form::evaluation, digit_words_evaluation);
     REQUIRE(mod_up.apply(digit_poly) == raised_evaluation);

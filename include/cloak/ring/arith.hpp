@@ -62,8 +62,10 @@ inline void negate_limb(const std::uint64_t* a, std::uint64_t* out, std::size_t 
     }
 }
 
+// The Modulus is taken by value in these loops: a copy cannot alias `out`, so
+// its constants stay in registers instead of being reloaded after every store.
 inline void multiply_limb(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* out,
-                          std::size_t n, const core::Modulus& q) noexcept {
+                          std::size_t n, const core::Modulus q) noexcept {
     for (std::size_t j = 0; j < n; ++j) {
         assert(a[j] < q.value() && b[j] < q.value());
         out[j] = q.reduce(static_cast<core::uint128_t>(a[j]) * b[j]);
@@ -73,7 +75,7 @@ inline void multiply_limb(const std::uint64_t* a, const std::uint64_t* b, std::u
 // acc + a * b < q^2 + q < 2^122: one reduction covers the sum (lazy addition).
 inline void multiply_accumulate_limb(const std::uint64_t* a, const std::uint64_t* b,
                                      std::uint64_t* acc, std::size_t n,
-                                     const core::Modulus& q) noexcept {
+                                     const core::Modulus q) noexcept {
     for (std::size_t j = 0; j < n; ++j) {
         assert(a[j] < q.value() && b[j] < q.value() && acc[j] < q.value());
         acc[j] = q.reduce(static_cast<core::uint128_t>(a[j]) * b[j] + acc[j]);
@@ -92,7 +94,7 @@ inline void multiply_scalar_limb(const std::uint64_t* a, core::ShoupConstant w, 
 // 128-bit sums stay in registers or L1 and every input word is read once.
 inline void inner_product_limb(std::span<const std::uint64_t* const> a,
                                std::span<const std::uint64_t* const> b, std::uint64_t* out,
-                               std::size_t n, const core::Modulus& q) noexcept {
+                               std::size_t n, const core::Modulus q) noexcept {
     constexpr std::size_t block = 64;
     const std::size_t terms = a.size();
     core::uint128_t sums[block];
@@ -208,8 +210,11 @@ inline void multiply_accumulate_lazy(std::span<const std::uint64_t> a,
 inline void reduce_lazy(std::span<const core::uint128_t> acc, std::span<std::uint64_t> out,
                         const core::Modulus& q) {
     detail::check_span_sizes(acc.size(), acc.size(), out.size(), "ring::reduce_lazy");
+    const core::Modulus modulus = q;  // a local copy: stores to out cannot alias it
+    const core::uint128_t* in = acc.data();
+    std::uint64_t* words = out.data();
     for (std::size_t j = 0; j < out.size(); ++j) {
-        out[j] = q.reduce(acc[j]);
+        words[j] = modulus.reduce(in[j]);
     }
 }
 
@@ -510,7 +515,7 @@ inline void add_scalar_inplace(Poly& a, std::span<const std::uint64_t> scalars) 
     const std::size_t n = a.degree();
     const std::size_t count = a.form() == Form::coefficient ? 1 : n;
     core::parallel_for(a.limbs(), count, [&](std::size_t i) {
-        const core::Modulus& q = a.modulus(i);
+        const core::Modulus q = a.modulus(i);
         const std::uint64_t c = q.reduce(scalars[i]);
         std::uint64_t* limb = a.limb(i).data();
         for (std::size_t j = 0; j < count; ++j) {

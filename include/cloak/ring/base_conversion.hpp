@@ -12,8 +12,12 @@
 //   give x instead of x - Q; both are still within Q/2 (1 + 2 eps) of zero.
 // - rescale: exact divide-and-round by the last prime, the CKKS rescale
 //   (Cheon, Han, Kim, Kim, Song, SAC 2018, section 3.3).
-// - ModUp: raise one key-switching digit to Q_l ∪ P by fast base conversion
-//   (Han and Ki, CT-RSA 2020, section 3, the "ModUp" of their Algorithm 2).
+// - ModUp: raise one key-switching digit to Q_l ∪ P (Han and Ki, CT-RSA 2020,
+//   section 3, the "ModUp" of their Algorithm 2), with the centered conversion:
+//   the digit is lifted to its centered representative, |x| <= Q_D / 2,
+//   instead of x + e Q_D with e < |D|, which makes the key-switching error
+//   sum_j ModUp(d_j) e_j up to 2 |D| times smaller for a few extra floating-
+//   point operations per coefficient.
 // - ModDown: divide by the special modulus P with rounding back to Q_l, the
 //   last step of key switching (Gentry, Halevi, Smart 2012, special modulus;
 //   Han and Ki 2020, "ModDown"), with the centered conversion, so the result
@@ -181,8 +185,10 @@ class BaseConverter {
         // Blocks small enough that the scaled residues y (block x L words,
         // coefficient-major) stay in L1 while every target prime reads them.
         const std::size_t block = std::clamp<std::size_t>(2048 / l, 4, 64);
-        detail::ScratchBuffer y(block * l);
-        std::uint64_t overflow[64];  // e' per coefficient (centered only)
+        detail::ScratchBuffer scratch(block * l);
+        std::uint64_t* y = scratch.data();
+        std::uint64_t overflow[64] = {};  // e' per coefficient (centered only)
+        const double* inverse_moduli = inverse_moduli_.data();
         for (std::size_t b = start; b < start + count; b += block) {
             const std::size_t size = std::min(block, start + count - b);
             for (std::size_t i = 0; i < l; ++i) {
@@ -197,35 +203,67 @@ class BaseConverter {
                 for (std::size_t c = 0; c < size; ++c) {
                     double sum = 0;
                     for (std::size_t i = 0; i < l; ++i) {
-                        sum += static_cast<double>(y[c * l + i]) * inverse_moduli_[i];
+                        sum += static_cast<double>(y[c * l + i]) * inverse_moduli[i];
                     }
                     overflow[c] = static_cast<std::uint64_t>(sum + 0.5);  // round, sum >= 0
                 }
             }
             for (std::size_t j = 0; j < k; ++j) {
-                const core::Modulus& p = to_->modulus(j);
-                const std::uint64_t* w = weights_.data() + j * l;
-                std::uint64_t* target = out[j] + b;
-                for (std::size_t c = 0; c < size; ++c) {
-                    const std::uint64_t* yc = y.data() + c * l;
-                    core::uint128_t sum = 0;
-                    // Partial sums of 63 products (< 2^128 even with the reduced
-                    // carry-in and the correction term below).
-                    for (std::size_t i0 = 0; i0 < l; i0 += max_lazy_terms - 1) {
-                        const std::size_t i1 = std::min(l, i0 + max_lazy_terms - 1);
-                        if (i0 != 0) {
-                            sum = p.reduce(sum);
-                        }
-                        for (std::size_t i = i0; i < i1; ++i) {
-                            sum += static_cast<core::uint128_t>(yc[i]) * w[i];
-                        }
-                    }
-                    if (centered) {  // - e' Q, with e' <= L < 2^7
-                        sum += static_cast<core::uint128_t>(overflow[c]) * minus_q_[j];
-                    }
-                    target[c] = p.reduce(sum);
+                accumulate_target(y, l, size, overflow, centered, j, out[j] + b);
+            }
+        }
+    }
+
+    // target[c] = sum_i y[c * L + i] (Q / q_i mod p_j) (- e'_c Q) mod p_j.
+    void accumulate_target(const std::uint64_t* y, std::size_t l, std::size_t size,
+                           const std::uint64_t* overflow, bool centered, std::size_t j,
+                           std::uint64_t* target) const noexcept {
+        const core::Modulus p = to_->modulus(j);  // a copy: stores cannot alias it
+        const std::uint64_t* w = weights_.data() + j * l;
+        const std::uint64_t minus_q = centered ? minus_q_[j] : 0;
+        std::size_t c = 0;
+        if (l < max_lazy_terms) {
+            // Four coefficients at a time: four independent carry chains, and each
+            // weight loaded once for four products. The sum of L < 64 products
+            // (each < 2^122) and e' (-Q mod p_j) < 2^7 2^61 stays below 2^128.
+            for (; c + 4 <= size; c += 4) {
+                const std::uint64_t* y0 = y + c * l;
+                const std::uint64_t* y1 = y0 + l;
+                const std::uint64_t* y2 = y1 + l;
+                const std::uint64_t* y3 = y2 + l;
+                core::uint128_t s0 = static_cast<core::uint128_t>(overflow[c]) * minus_q;
+                core::uint128_t s1 = static_cast<core::uint128_t>(overflow[c + 1]) * minus_q;
+                core::uint128_t s2 = static_cast<core::uint128_t>(overflow[c + 2]) * minus_q;
+                core::uint128_t s3 = static_cast<core::uint128_t>(overflow[c + 3]) * minus_q;
+                for (std::size_t i = 0; i < l; ++i) {
+                    const std::uint64_t wi = w[i];
+                    s0 += static_cast<core::uint128_t>(y0[i]) * wi;
+                    s1 += static_cast<core::uint128_t>(y1[i]) * wi;
+                    s2 += static_cast<core::uint128_t>(y2[i]) * wi;
+                    s3 += static_cast<core::uint128_t>(y3[i]) * wi;
+                }
+                target[c] = p.reduce(s0);
+                target[c + 1] = p.reduce(s1);
+                target[c + 2] = p.reduce(s2);
+                target[c + 3] = p.reduce(s3);
+            }
+        }
+        for (; c < size; ++c) {
+            const std::uint64_t* yc = y + c * l;
+            core::uint128_t sum = 0;
+            // Partial sums of 63 products, reduced in between: with the reduced
+            // carry-in (< 2^61) and the correction term they stay below 2^128.
+            for (std::size_t i0 = 0; i0 < l; i0 += max_lazy_terms - 1) {
+                const std::size_t i1 = std::min(l, i0 + max_lazy_terms - 1);
+                if (i0 != 0) {
+                    sum = p.reduce(sum);
+                }
+                for (std::size_t i = i0; i < i1; ++i) {
+                    sum += static_cast<core::uint128_t>(yc[i]) * w[i];
                 }
             }
+            sum += static_cast<core::uint128_t>(overflow[c]) * minus_q;
+            target[c] = p.reduce(sum);
         }
     }
 
@@ -262,31 +300,32 @@ inline void divide_round_by_last(Poly& a) {
     const RnsBasis& basis = a.basis();
     const std::size_t n = a.degree();
     const std::size_t l = a.limbs() - 1;
-    const core::Modulus& last = basis.modulus(l);
-    const std::uint64_t half = last.value() >> 1;  // (q_l - 1) / 2
+    const std::uint64_t q_last = basis.modulus(l).value();
+    const std::uint64_t half = q_last >> 1;  // (q_l - 1) / 2
     const bool evaluation = a.form() == Form::evaluation;
     // r = [a_l + (q_l - 1) / 2]_{q_l} in coefficient form, in the limb that goes away.
-    std::span<std::uint64_t> r = a.limb(l);
+    std::uint64_t* r = a.limb(l).data();
     if (evaluation) {
-        basis.ntt(l).inverse(r);
+        basis.ntt(l).inverse({r, n});
     }
-    for (std::uint64_t& v : r) {
-        v = core::add_mod(v, half, last.value());
+    for (std::size_t c = 0; c < n; ++c) {
+        r[c] = core::add_mod(r[c], half, q_last);
     }
     // (a_i - ([r]_{q_i} - half)) * q_l^-1 mod q_i: a + half - [a + half]_{q_l} is
     // q_l * floor((a + half) / q_l), so the division is exact.
     core::parallel_for(l, n * (evaluation ? 24 : 2), [&](std::size_t i) {
-        const core::Modulus& qi = basis.modulus(i);
+        const core::Modulus qi = basis.modulus(i);  // a copy: stores cannot alias it
         const std::uint64_t q = qi.value();
         const std::uint64_t half_mod = qi.reduce(half);
         const core::ShoupConstant w = basis.last_inverse(i);
         std::uint64_t* limb = a.limb(i).data();
         if (evaluation) {
-            ScratchBuffer correction(n);
+            ScratchBuffer scratch(n);
+            std::uint64_t* correction = scratch.data();
             for (std::size_t c = 0; c < n; ++c) {
                 correction[c] = core::sub_mod(qi.reduce(r[c]), half_mod, q);
             }
-            basis.ntt(i).forward(correction);
+            basis.ntt(i).forward({correction, n});
             for (std::size_t c = 0; c < n; ++c) {
                 limb[c] = core::mul_shoup(limb[c] + q - correction[c], w.value, w.quotient, q);
             }
@@ -372,8 +411,8 @@ class Rescaler {
 /// Raises digit [first, first + converter.from().size()) of a polynomial over
 /// Q_l to Q_l ∪ P, given the polynomial in both forms (so that a caller raising
 /// every digit transforms it once): the digit's primes keep their evaluation
-/// limbs, every other prime gets the fast conversion of the digit, then its NTT.
-/// Same result as ModUp (x exactly on the digit, x + e Q_D elsewhere).
+/// limbs, every other prime gets the centered conversion of the digit, then its
+/// NTT. Same result as ModUp.
 ///   converter:        from the digit's primes to the other primes of Q_l ∪ P,
 ///                     in the order of `complement_index`
 ///   complement_index: the positions of those primes in `out`'s basis
@@ -423,7 +462,7 @@ inline void mod_up(const Poly& eval, const Poly& coeff, std::size_t first,
     for (std::size_t j = 0; j < targets.size(); ++j) {
         targets[j] = out.limb(complement_index[j]).data();
     }
-    converter.convert_into(coeff.limb(first).data(), targets, false);
+    converter.convert_into(coeff.limb(first).data(), targets, true);
     const RnsBasis& basis = out.basis();
     core::parallel_for(targets.size(), n * static_cast<std::size_t>(basis.log_degree()),
                        [&](std::size_t j) {
@@ -433,11 +472,14 @@ inline void mod_up(const Poly& eval, const Poly& coeff, std::size_t first,
 
 /// Raising one key-switching digit to a larger basis (hybrid key switching,
 /// Han and Ki 2020): the digit is a polynomial x over its primes D (a slice
-/// of Q_l), read as its value in [0, Q_D); the target basis (Q_l ∪ P) contains
-/// D. The output holds x exactly on the primes of D and x + e Q_D, 0 <= e < |D|
-/// (the same e for all primes of one coefficient), on the others: the fast
-/// conversion's error, which the gadget of the switching key removes (its
-/// digit-j component is a multiple of Q / Q_D, so e Q_D times it is 0 mod Q P).
+/// of Q_l); the target basis (Q_l ∪ P) contains D. The output is the centered
+/// representative x_c of x mod Q_D, |x_c| < Q_D / 2, on every target prime:
+/// x's own limbs on the primes of D, convert_centered() on the others (exact
+/// except within eps Q_D of +-Q_D / 2, where it may be x_c +- Q_D; see the file
+/// comment). Any multiple of Q_D added to the digit would vanish against the
+/// gadget of the switching key (its digit-j component is a multiple of
+/// Q / Q_D), so only the size of the lift matters: the centered one is the
+/// smallest, which keeps the key-switching error smallest.
 class ModUp {
   public:
     /// @throws InvalidArgumentError for a null basis, different degrees, or a
@@ -513,7 +555,7 @@ class ModUp {
             for (std::size_t t = 0; t < targets.size(); ++t) {
                 targets[t] = out.limb(other_positions_[t]).data();
             }
-            converter_->convert_into(coefficients, targets, false);
+            converter_->convert_into(coefficients, targets, true);
         }
         // Digit primes: their own limbs, already in the input form or just computed.
         const std::uint64_t* digit_source =
@@ -635,9 +677,9 @@ class ModDown {
         converter_->convert_into(p_part, targets, true);
         // (a - [a]_P) / P, exact.
         core::parallel_for(l, n * (evaluation ? 24 : 2), [&](std::size_t i) {
-            std::span<std::uint64_t> c(targets[i], n);
+            std::uint64_t* c = targets[i];
             if (evaluation) {
-                extended_->ntt(i).forward(c);
+                extended_->ntt(i).forward({c, n});
             }
             const std::uint64_t q = target_->modulus(i).value();
             const core::ShoupConstant w = inverse_p_[i];

@@ -143,7 +143,7 @@ class Poly {
                                                     "; pass exactly N integers"));
         }
         core::parallel_for(poly.limbs(), n, [&](std::size_t i) {
-            const core::Modulus& q = poly.basis_->modulus(i);
+            const core::Modulus q = poly.basis_->modulus(i);  // a copy stays in registers
             std::uint64_t* out = poly.data_.data() + i * n;
             for (std::size_t j = 0; j < n; ++j) {
                 out[j] = detail::reduce_signed(values[j], q);
