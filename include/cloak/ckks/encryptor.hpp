@@ -1,0 +1,107 @@
+// cloak: CKKS encryption and decryption.
+//
+// Public-key encryption of m: (v b + e0 + m, v a + e1) for a fresh ternary v and
+// Gaussian e0, e1. Secret-key encryption: (-a s + e + m, a) with a from a fresh
+// seed, kept so that a serialized ciphertext can store the seed instead of a.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <cloak/ckks/ciphertext.hpp>
+#include <cloak/ckks/context.hpp>
+#include <cloak/ckks/keys.hpp>
+#include <cloak/core/error.hpp>
+#include <cloak/core/random.hpp>
+#include <cloak/ring/arith.hpp>
+#include <cloak/ring/poly.hpp>
+
+namespace cloak::inline v0::ckks {
+
+class Encryptor {
+  public:
+    /// Encrypts with the public key.
+    Encryptor(const Context& context, PublicKey public_key)
+        : context_(context), key_(std::move(public_key)) {}
+
+    /// Encrypts with the secret key (smaller error; the secret must stay with the owner).
+    Encryptor(const Context& context, const SecretKey& secret_key)
+        : context_(context), key_(secret_key) {}
+
+    /// Encrypts a plaintext at its level and scale.
+    /// @throws InvalidArgumentError for a plaintext of another context.
+    [[nodiscard]] Ciphertext encrypt(const Plaintext& plaintext) const {
+        const std::size_t level = context_.level_of(plaintext.poly(), "ckks::Encryptor::encrypt");
+        const auto& basis = context_.level(level).q;
+        std::vector<ring::Poly> parts;
+        if (const auto* pk = std::get_if<PublicKey>(&key_)) {
+            // Over Q_l ∪ P, then divided by P: the error v e + e0 + e1 s shrinks to
+            // the rounding of the division.
+            const detail::LevelData& data = context_.level(level);
+            core::Prng prng = core::Prng::from_entropy();
+            std::vector<std::int64_t> v(context_.degree());
+            core::sample_ternary(prng, v);
+            ring::Poly ephemeral = ring::Poly::from_signed(data.qp, v);
+            ephemeral.to_evaluation();
+            ring::Poly c0 = context_.key_at_level(pk->b, level);
+            ring::Poly c1 = context_.key_at_level(pk->a, level);
+            ring::multiply_inplace(c0, ephemeral);
+            ring::multiply_inplace(c1, ephemeral);
+            ring::add_inplace(c0, KeyGenerator::error_poly(data.qp));
+            ring::add_inplace(c1, KeyGenerator::error_poly(data.qp));
+            data.mod_down->apply(c0);
+            data.mod_down->apply(c1);
+            ring::add_inplace(c0, plaintext.poly());
+            parts.push_back(std::move(c0));
+            parts.push_back(std::move(c1));
+        } else {
+            const SecretKey& sk = std::get<SecretKey>(key_);
+            ring::Poly a = KeyGenerator::uniform_poly(basis, core::random_seed(), 0);
+            ring::Poly s = sk.poly();
+            s.truncate(basis);
+            ring::Poly c0 = KeyGenerator::error_poly(basis);
+            ring::multiply_inplace(s, a);
+            ring::sub_inplace(c0, s);
+            ring::add_inplace(c0, plaintext.poly());
+            parts.push_back(std::move(c0));
+            parts.push_back(std::move(a));
+        }
+        return Ciphertext(std::move(parts), plaintext.scale(), plaintext.slots());
+    }
+
+  private:
+    Context context_;
+    std::variant<PublicKey, SecretKey> key_;
+};
+
+class Decryptor {
+  public:
+    Decryptor(const Context& context, const SecretKey& secret_key)
+        : context_(context), secret_(secret_key) {}
+
+    /// c0 + c1 s (+ c2 s^2 for an unrelinearized product), as a plaintext.
+    /// @throws InvalidArgumentError for a ciphertext of another context or an empty one.
+    [[nodiscard]] Plaintext decrypt(const Ciphertext& ciphertext) const {
+        if (ciphertext.empty()) {
+            throw InvalidArgumentError("ckks::Decryptor::decrypt: the ciphertext is empty");
+        }
+        const std::size_t level = context_.level_of(ciphertext[0], "ckks::Decryptor::decrypt");
+        ring::Poly s = secret_.poly();
+        s.truncate(context_.level(level).q);
+        ring::Poly result = ciphertext[ciphertext.size() - 1];
+        // Horner: ((c_k s + c_{k-1}) s + ...) + c0.
+        for (std::size_t i = ciphertext.size() - 1; i-- > 0;) {
+            ring::multiply_inplace(result, s);
+            ring::add_inplace(result, ciphertext[i]);
+        }
+        return Plaintext(std::move(result), ciphertext.scale(), ciphertext.slots());
+    }
+
+  private:
+    Context context_;
+    SecretKey secret_;
+};
+
+}  // namespace cloak::inline v0::ckks

@@ -1,0 +1,421 @@
+// cloak: the CKKS evaluator: arithmetic, relinearization, rescaling, rotations.
+//
+// Ciphertexts stay in evaluation form, so additions and products are pointwise.
+// Scales are tracked exactly: a product's scale is the product of the scales,
+// rescaling divides it by the exact prime dropped. Manual mode: operands must
+// match in level and scale (within 2^-40 relative), or a clear error says how to
+// fix them. Every method is const and keeps no mutable state, so one Evaluator
+// serves many threads at once.
+#pragma once
+
+#include <cmath>
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <cloak/ckks/ciphertext.hpp>
+#include <cloak/ckks/context.hpp>
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/key_switch.hpp>
+#include <cloak/ckks/keys.hpp>
+#include <cloak/core/error.hpp>
+#include <cloak/ring/arith.hpp>
+#include <cloak/ring/automorphism.hpp>
+
+namespace cloak::inline v0::ckks {
+
+class Evaluator {
+  public:
+    /// Additions, plaintext products and rescaling only.
+    explicit Evaluator(const Context& context) : context_(context), encoder_(context) {}
+    /// Adds ciphertext products (relinearization).
+    Evaluator(const Context& context, RelinKey relin_key)
+        : context_(context), encoder_(context), relin_key_(std::move(relin_key)) {}
+    /// Adds rotations and conjugation for the Galois keys given.
+    Evaluator(const Context& context, RelinKey relin_key, GaloisKeys galois_keys)
+        : context_(context),
+          encoder_(context),
+          relin_key_(std::move(relin_key)),
+          galois_keys_(std::move(galois_keys)) {}
+
+    [[nodiscard]] const Context& context() const noexcept { return context_; }
+
+    // ---- addition and subtraction ----------------------------------------------
+
+    /// @throws LevelError, ScaleMismatchError for operands that do not match.
+    [[nodiscard]] Ciphertext add(const Ciphertext& a, const Ciphertext& b) const {
+        Ciphertext result = a;
+        add_inplace(result, b);
+        return result;
+    }
+
+    void add_inplace(Ciphertext& a, const Ciphertext& b) const {
+        check_compatible(a, b, "ckks::Evaluator::add");
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            if (i < a.size()) {
+                ring::add_inplace(a[i], b[i]);
+            } else {
+                a.parts().push_back(b[i]);
+            }
+        }
+    }
+
+    [[nodiscard]] Ciphertext sub(const Ciphertext& a, const Ciphertext& b) const {
+        Ciphertext result = a;
+        sub_inplace(result, b);
+        return result;
+    }
+
+    void sub_inplace(Ciphertext& a, const Ciphertext& b) const {
+        check_compatible(a, b, "ckks::Evaluator::sub");
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            if (i < a.size()) {
+                ring::sub_inplace(a[i], b[i]);
+            } else {
+                ring::Poly negated = b[i];
+                ring::negate_inplace(negated);
+                a.parts().push_back(std::move(negated));
+            }
+        }
+    }
+
+    [[nodiscard]] Ciphertext negate(const Ciphertext& a) const {
+        Ciphertext result = a;
+        negate_inplace(result);
+        return result;
+    }
+
+    void negate_inplace(Ciphertext& a) const {
+        check_ciphertext(a, "ckks::Evaluator::negate");
+        for (ring::Poly& part : a.parts()) {
+            ring::negate_inplace(part);
+        }
+    }
+
+    /// Adds a plaintext of the same level and scale.
+    [[nodiscard]] Ciphertext add(const Ciphertext& a, const Plaintext& b) const {
+        Ciphertext result = a;
+        add_inplace(result, b);
+        return result;
+    }
+
+    void add_inplace(Ciphertext& a, const Plaintext& b) const {
+        check_plain(a, b, "ckks::Evaluator::add");
+        ring::add_inplace(a[0], b.poly());
+    }
+
+    [[nodiscard]] Ciphertext sub(const Ciphertext& a, const Plaintext& b) const {
+        Ciphertext result = a;
+        check_plain(result, b, "ckks::Evaluator::sub");
+        ring::sub_inplace(result[0], b.poly());
+        return result;
+    }
+
+    /// Adds a constant to every slot (encoded at the ciphertext's level and scale).
+    [[nodiscard]] Ciphertext add(const Ciphertext& a, std::complex<double> constant) const {
+        check_ciphertext(a, "ckks::Evaluator::add");
+        return add(a, encoder_.encode(
+                          constant, {.level = a.level(), .scale = a.scale(), .slots = a.slots()}));
+    }
+
+    [[nodiscard]] Ciphertext add(const Ciphertext& a, double constant) const {
+        return add(a, std::complex<double>(constant, 0.0));
+    }
+
+    /// Adds a vector slot by slot (encoded at the ciphertext's level and scale).
+    [[nodiscard]] Ciphertext add(const Ciphertext& a, std::span<const double> values) const {
+        check_ciphertext(a, "ckks::Evaluator::add");
+        return add(a, encoder_.encode(
+                          values, {.level = a.level(), .scale = a.scale(), .slots = a.slots()}));
+    }
+
+    [[nodiscard]] Ciphertext sub(const Ciphertext& a, double constant) const {
+        return add(a, std::complex<double>(-constant, 0.0));
+    }
+
+    // ---- multiplication ------------------------------------------------------------
+
+    /// The three-part product (d0, d1, d2) with d0 + d1 s + d2 s^2 = m_a m_b.
+    [[nodiscard]] Ciphertext multiply_no_relin(const Ciphertext& a, const Ciphertext& b) const {
+        check_same_level(a, b, "ckks::Evaluator::multiply");
+        if (a.size() != 2 || b.size() != 2) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ckks::Evaluator::multiply: operands of ", a.size(), " and ", b.size(),
+                " parts; relinearize three-part ciphertexts first"));
+        }
+        ring::Poly d0 = a[0];
+        ring::multiply_inplace(d0, b[0]);
+        ring::Poly d1 = a[0];
+        ring::multiply_inplace(d1, b[1]);
+        ring::multiply_accumulate(d1, a[1], b[0]);
+        ring::Poly d2 = a[1];
+        ring::multiply_inplace(d2, b[1]);
+        std::vector<ring::Poly> parts;
+        parts.push_back(std::move(d0));
+        parts.push_back(std::move(d1));
+        parts.push_back(std::move(d2));
+        return Ciphertext(std::move(parts), a.scale() * b.scale(), a.slots());
+    }
+
+    /// Product, relinearized; scale a.scale() * b.scale() until rescaled.
+    /// @throws KeyMissingError without a relinearization key.
+    [[nodiscard]] Ciphertext multiply(const Ciphertext& a, const Ciphertext& b) const {
+        Ciphertext product = multiply_no_relin(a, b);
+        relinearize_inplace(product);
+        return product;
+    }
+
+    void multiply_inplace(Ciphertext& a, const Ciphertext& b) const { a = multiply(a, b); }
+
+    [[nodiscard]] Ciphertext square(const Ciphertext& a) const { return multiply(a, a); }
+
+    /// Product with a plaintext of the same level; scales multiply.
+    [[nodiscard]] Ciphertext multiply(const Ciphertext& a, const Plaintext& b) const {
+        check_ciphertext(a, "ckks::Evaluator::multiply");
+        if (context_.level_of(b.poly(), "ckks::Evaluator::multiply") != a.level()) {
+            throw LevelError(cloak::detail::message(
+                "ckks::Evaluator::multiply: level mismatch (ciphertext level ", a.level(),
+                ", plaintext level ", b.level(), "); encode the plaintext at level ", a.level()));
+        }
+        Ciphertext result = a;
+        for (ring::Poly& part : result.parts()) {
+            ring::multiply_inplace(part, b.poly());
+        }
+        result.set_scale(a.scale() * b.scale());
+        return result;
+    }
+
+    /// Product with a constant, encoded at the scale of the prime the next
+    /// rescale divides by, so that after rescale() the scale is a.scale() exactly.
+    [[nodiscard]] Ciphertext multiply(const Ciphertext& a, std::complex<double> constant) const {
+        check_ciphertext(a, "ckks::Evaluator::multiply");
+        const double prime = static_cast<double>(context_.level(a.level()).q->values().back());
+        return multiply(
+            a, encoder_.encode(constant, {.level = a.level(), .scale = prime, .slots = a.slots()}));
+    }
+
+    [[nodiscard]] Ciphertext multiply(const Ciphertext& a, double constant) const {
+        return multiply(a, std::complex<double>(constant, 0.0));
+    }
+
+    /// Product with a vector slot by slot, encoded like a constant (see above).
+    [[nodiscard]] Ciphertext multiply(const Ciphertext& a, std::span<const double> values) const {
+        check_ciphertext(a, "ckks::Evaluator::multiply");
+        const double prime = static_cast<double>(context_.level(a.level()).q->values().back());
+        return multiply(
+            a, encoder_.encode(values, {.level = a.level(), .scale = prime, .slots = a.slots()}));
+    }
+
+    /// Product with an integer: no level used, the scale is unchanged.
+    [[nodiscard]] Ciphertext multiply_integer(const Ciphertext& a, std::int64_t k) const {
+        check_ciphertext(a, "ckks::Evaluator::multiply_integer");
+        Ciphertext result = a;
+        for (ring::Poly& part : result.parts()) {
+            ring::multiply_integer_inplace(part, k);
+        }
+        return result;
+    }
+
+    // ---- relinearization, rescaling, levels -------------------------------------------
+
+    void relinearize_inplace(Ciphertext& a) const {
+        if (a.size() == 2) {
+            return;
+        }
+        if (!relin_key_) {
+            throw KeyMissingError(
+                "ckks::Evaluator::relinearize: no relinearization key; construct the Evaluator "
+                "with keygen.relin_key()");
+        }
+        const RaisedDigits raised = raise_digits(context_, a[2]);
+        auto [u0, u1] = switch_key(context_, raised, relin_key_->key);
+        ring::add_inplace(a[0], u0);
+        ring::add_inplace(a[1], u1);
+        a.parts().pop_back();
+    }
+
+    [[nodiscard]] Ciphertext relinearize(const Ciphertext& a) const {
+        Ciphertext result = a;
+        relinearize_inplace(result);
+        return result;
+    }
+
+    /// Divides by the last prime q_l (rounding): one level down, scale / q_l.
+    /// @throws LevelError at level 0.
+    void rescale_inplace(Ciphertext& a) const {
+        check_ciphertext(a, "ckks::Evaluator::rescale");
+        if (a.level() == 0) {
+            throw LevelError(
+                "ckks::Evaluator::rescale: the ciphertext is at level 0, no prime is left to "
+                "divide by; bootstrap it or use parameters with more levels");
+        }
+        const detail::LevelData& data = context_.level(a.level());
+        const double prime = static_cast<double>(data.q->values().back());
+        for (ring::Poly& part : a.parts()) {
+            data.rescaler->apply(part);
+        }
+        a.set_scale(a.scale() / prime);
+    }
+
+    [[nodiscard]] Ciphertext rescale(const Ciphertext& a) const {
+        Ciphertext result = a;
+        rescale_inplace(result);
+        return result;
+    }
+
+    /// Drops primes down to `level` without dividing (the scale is unchanged).
+    /// @throws LevelError when level is above the ciphertext's.
+    void drop_level_to_inplace(Ciphertext& a, std::size_t level) const {
+        check_ciphertext(a, "ckks::Evaluator::drop_level_to");
+        if (level > a.level()) {
+            throw LevelError(cloak::detail::message(
+                "ckks::Evaluator::drop_level_to: cannot raise a ciphertext from level ", a.level(),
+                " to level ", level, "; levels only go down (bootstrapping raises them)"));
+        }
+        for (ring::Poly& part : a.parts()) {
+            part.truncate(context_.level(level).q);
+        }
+    }
+
+    [[nodiscard]] Ciphertext drop_level_to(const Ciphertext& a, std::size_t level) const {
+        Ciphertext result = a;
+        drop_level_to_inplace(result, level);
+        return result;
+    }
+
+    // ---- rotations -------------------------------------------------------------------
+
+    /// Rotates the slots left by `steps` (right for negative steps).
+    /// @throws KeyMissingError when the Galois key for that step was not generated.
+    [[nodiscard]] Ciphertext rotate(const Ciphertext& a, std::int64_t steps) const {
+        check_relinearized(a, "ckks::Evaluator::rotate");
+        const std::uint64_t element = rotation_galois_element(steps, context_.degree());
+        if (element == 1) {
+            return a;
+        }
+        return apply_galois(a, raise_digits(context_, a[1]), element, steps);
+    }
+
+    /// Complex conjugation of every slot.
+    [[nodiscard]] Ciphertext conjugate(const Ciphertext& a) const {
+        check_relinearized(a, "ckks::Evaluator::conjugate");
+        return apply_galois(a, raise_digits(context_, a[1]),
+                            conjugation_galois_element(context_.degree()), std::nullopt);
+    }
+
+    /// Rotations by several steps from one decomposition (Halevi-Shoup hoisting):
+    /// the digits of c1 are raised once and each rotation permutes them.
+    [[nodiscard]] std::vector<Ciphertext> rotate_hoisted(
+        const Ciphertext& a, std::span<const std::int64_t> steps) const {
+        check_relinearized(a, "ckks::Evaluator::rotate_hoisted");
+        const RaisedDigits raised = raise_digits(context_, a[1]);
+        std::vector<Ciphertext> results;
+        results.reserve(steps.size());
+        for (std::int64_t step : steps) {
+            const std::uint64_t element = rotation_galois_element(step, context_.degree());
+            results.push_back(element == 1 ? a : apply_galois(a, raised, element, step));
+        }
+        return results;
+    }
+
+    /// Sum of the slots over windows of `window` slots (a power of two): slot i
+    /// receives sum_{j < window} slot (i + j). Uses rotations by 1, 2, 4, ...
+    [[nodiscard]] Ciphertext rotate_and_sum(const Ciphertext& a, std::size_t window) const {
+        if (window == 0 || !core::is_power_of_two(window) || window > a.slots()) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ckks::Evaluator::rotate_and_sum: window ", window,
+                " must be a power of two from 1 to the ", a.slots(), " slots"));
+        }
+        Ciphertext sum = a;
+        for (std::size_t step = 1; step < window; step <<= 1) {
+            add_inplace(sum, rotate(sum, static_cast<std::int64_t>(step)));
+        }
+        return sum;
+    }
+
+  private:
+    Ciphertext apply_galois(const Ciphertext& a, const RaisedDigits& raised, std::uint64_t element,
+                            std::optional<std::int64_t> step) const {
+        const auto found = galois_keys_.keys.find(element);
+        if (found == galois_keys_.keys.end()) {
+            if (step) {
+                throw KeyMissingError(cloak::detail::message(
+                    "ckks::Evaluator::rotate: no Galois key for a rotation by ", *step,
+                    " (element ", element, "); add ", *step,
+                    " to keygen.galois_keys({...}) and rebuild the Evaluator"));
+            }
+            throw KeyMissingError(
+                "ckks::Evaluator::conjugate: no conjugation key; call keygen.galois_keys(steps, "
+                "/*conjugate=*/true)");
+        }
+        const ring::Automorphism sigma(context_.degree(), element);
+        auto [u0, u1] = switch_key(context_, raised, found->second, &sigma);
+        ring::Poly c0;
+        sigma.apply(a[0], c0);
+        ring::add_inplace(u0, c0);
+        std::vector<ring::Poly> parts;
+        parts.push_back(std::move(u0));
+        parts.push_back(std::move(u1));
+        return Ciphertext(std::move(parts), a.scale(), a.slots());
+    }
+
+    void check_ciphertext(const Ciphertext& a, const char* where) const {
+        if (a.empty()) {
+            throw InvalidArgumentError(cloak::detail::message(where, ": the ciphertext is empty"));
+        }
+        (void)context_.level_of(a[0], where);
+    }
+
+    void check_relinearized(const Ciphertext& a, const char* where) const {
+        check_ciphertext(a, where);
+        if (a.size() != 2) {
+            throw InvalidArgumentError(cloak::detail::message(where, ": a ciphertext of ", a.size(),
+                                                              " parts; relinearize it first"));
+        }
+    }
+
+    void check_same_level(const Ciphertext& a, const Ciphertext& b, const char* where) const {
+        check_ciphertext(a, where);
+        check_ciphertext(b, where);
+        if (a.level() != b.level()) {
+            throw LevelError(cloak::detail::message(
+                where, ": level mismatch (lhs level ", a.level(), ", rhs level ", b.level(),
+                "); call drop_level_to or rescale the higher one"));
+        }
+    }
+
+    static void check_scales(double a, double b, std::size_t level, const char* where) {
+        if (std::fabs(a - b) > std::ldexp(std::max(a, b), -40)) {
+            throw ScaleMismatchError(cloak::detail::message(
+                where, ": scale mismatch: 2^", std::log2(a), " vs 2^", std::log2(b), " at level ",
+                level, "; call rescale() or multiply by a constant to match the scales"));
+        }
+    }
+
+    void check_compatible(const Ciphertext& a, const Ciphertext& b, const char* where) const {
+        check_same_level(a, b, where);
+        check_scales(a.scale(), b.scale(), a.level(), where);
+    }
+
+    void check_plain(const Ciphertext& a, const Plaintext& b, const char* where) const {
+        check_ciphertext(a, where);
+        const std::size_t level = context_.level_of(b.poly(), where);
+        if (level != a.level()) {
+            throw LevelError(cloak::detail::message(
+                where, ": level mismatch (ciphertext level ", a.level(), ", plaintext level ",
+                level, "); encode the plaintext at level ", a.level()));
+        }
+        check_scales(a.scale(), b.scale(), a.level(), where);
+    }
+
+    Context context_;
+    Encoder encoder_;
+    std::optional<RelinKey> relin_key_;
+    GaloisKeys galois_keys_;
+};
+
+}  // namespace cloak::inline v0::ckks

@@ -1,0 +1,242 @@
+// cloak: CKKS keys and their generation.
+//
+// Every key lives over Q_L ∪ P in evaluation form. The uniform "a" half of
+// every public and switching key comes from a seeded ChaCha20 stream (its seed
+// is kept, so a serialized key can store 32 bytes instead of a polynomial).
+//
+// A switching key from s' to s (Han and Ki, CT-RSA 2020, section 3): for each
+// digit d of the dnum digits of Q,
+//     b_d = -a_d s + e_d + P g_d s'  (mod Q_L P),
+// where the gadget factor g_d is 1 modulo the primes of digit d and 0 modulo
+// every other prime of Q, and P vanishes modulo the special primes. Key
+// switching (ckks/key_switch.hpp) multiplies the raised digits by it.
+#pragma once
+
+#include <sodium.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <cloak/ckks/context.hpp>
+#include <cloak/core/error.hpp>
+#include <cloak/core/random.hpp>
+#include <cloak/ring/arith.hpp>
+#include <cloak/ring/automorphism.hpp>
+#include <cloak/ring/poly.hpp>
+
+namespace cloak::inline v0::ckks {
+
+/// The secret s, over Q_L ∪ P in evaluation form. Its memory is wiped on
+/// destruction.
+class SecretKey {
+  public:
+    SecretKey() = default;
+    explicit SecretKey(ring::Poly poly) : poly_(std::move(poly)) {}
+    SecretKey(const SecretKey&) = default;
+    SecretKey(SecretKey&&) noexcept = default;
+    SecretKey& operator=(const SecretKey&) = default;
+    SecretKey& operator=(SecretKey&&) noexcept = default;
+    ~SecretKey() {
+        if (!poly_.empty()) {
+            sodium_memzero(poly_.data().data(), poly_.data().size_bytes());
+        }
+    }
+
+    [[nodiscard]] const ring::Poly& poly() const noexcept { return poly_; }
+    [[nodiscard]] bool empty() const noexcept { return poly_.empty(); }
+
+  private:
+    ring::Poly poly_;
+};
+
+/// (b, a) = (-a s + e, a) over Q_L ∪ P, evaluation form.
+struct PublicKey {
+    ring::Poly b;
+    ring::Poly a;
+    core::Seed seed{};  // generates a
+};
+
+/// dnum pairs (b_d, a_d) over Q_L ∪ P, evaluation form.
+struct SwitchingKey {
+    std::vector<ring::Poly> b;
+    std::vector<ring::Poly> a;
+    core::Seed seed{};  // generates every a_d, stream d
+};
+
+/// Switches s^2 to s after a multiplication.
+struct RelinKey {
+    SwitchingKey key;
+};
+
+/// Switching keys from s(X^k) to s, by Galois element k.
+struct GaloisKeys {
+    std::map<std::uint64_t, SwitchingKey> keys;
+
+    [[nodiscard]] bool has(std::uint64_t galois_element) const {
+        return keys.count(galois_element) != 0;
+    }
+};
+
+/// The Galois element of a rotation by `steps` slots (left for positive steps)
+/// at ring degree N: 5^steps mod 2N, for steps taken modulo N/2.
+inline std::uint64_t rotation_galois_element(std::int64_t steps, std::size_t n) {
+    const auto slots = static_cast<std::int64_t>(n / 2);
+    std::int64_t reduced = steps % slots;
+    if (reduced < 0) {
+        reduced += slots;
+    }
+    const std::uint64_t two_n = 2 * static_cast<std::uint64_t>(n);
+    std::uint64_t element = 1;
+    for (std::int64_t i = 0; i < reduced; ++i) {
+        element = element * 5 % two_n;
+    }
+    return element;
+}
+
+/// The Galois element of complex conjugation: X -> X^(2N - 1).
+inline std::uint64_t conjugation_galois_element(std::size_t n) {
+    return 2 * n - 1;
+}
+
+class KeyGenerator {
+  public:
+    /// Draws a fresh secret key from the parameters' secret distribution.
+    explicit KeyGenerator(const Context& context) : context_(context) {
+        const Parameters& params = context.parameters();
+        const std::size_t n = context.degree();
+        core::Prng prng = core::Prng::from_entropy();
+        std::vector<std::int64_t> coefficients(n);
+        if (params.secret_distribution() == SecretDistribution::sparse_ternary) {
+            core::sample_sparse_ternary(prng, params.hamming_weight(), coefficients);
+        } else {
+            core::sample_ternary(prng, coefficients);
+        }
+        ring::Poly s = ring::Poly::from_signed(context.key_basis(), coefficients);
+        sodium_memzero(coefficients.data(), coefficients.size() * sizeof(std::int64_t));
+        s.to_evaluation();
+        secret_ = SecretKey(std::move(s));
+    }
+
+    [[nodiscard]] const SecretKey& secret_key() const noexcept { return secret_; }
+
+    /// A public key (b, a) = (-a s + e, a) over Q_L ∪ P: encryption works over
+    /// Q_l ∪ P and divides by P, which leaves only a rounding error (as SEAL does).
+    [[nodiscard]] PublicKey public_key() const {
+        PublicKey key;
+        key.seed = core::random_seed();
+        const auto& basis = context_.key_basis();
+        key.a = uniform_poly(basis, key.seed, 0);
+        key.b = error_poly(basis);
+        ring::Poly as = key.a;
+        ring::multiply_inplace(as, secret_.poly());
+        ring::sub_inplace(key.b, as);
+        return key;
+    }
+
+    /// The relinearization key: switches s^2 to s.
+    [[nodiscard]] RelinKey relin_key() const {
+        ring::Poly s_squared = secret_.poly();
+        ring::multiply_inplace(s_squared, secret_.poly());
+        return RelinKey{switching_key(s_squared)};
+    }
+
+    /// Rotation keys for each step in `steps` (positive: left), plus conjugation.
+    [[nodiscard]] GaloisKeys galois_keys(std::span<const std::int64_t> steps,
+                                         bool conjugate = false) const {
+        GaloisKeys keys;
+        for (std::int64_t step : steps) {
+            add_galois_key(keys, rotation_galois_element(step, context_.degree()));
+        }
+        if (conjugate) {
+            add_galois_key(keys, conjugation_galois_element(context_.degree()));
+        }
+        return keys;
+    }
+
+    [[nodiscard]] GaloisKeys galois_keys(std::initializer_list<std::int64_t> steps,
+                                         bool conjugate = false) const {
+        return galois_keys(std::span<const std::int64_t>(steps.begin(), steps.size()), conjugate);
+    }
+
+    /// Adds the key for Galois element k (odd, mod 2N) to `keys`.
+    void add_galois_key(GaloisKeys& keys, std::uint64_t galois_element) const {
+        if (galois_element == 1 || keys.has(galois_element)) {
+            return;  // the identity needs no key
+        }
+        const ring::Automorphism sigma(context_.degree(), galois_element);
+        ring::Poly rotated;
+        sigma.apply(secret_.poly(), rotated);
+        keys.keys.emplace(galois_element, switching_key(rotated));
+    }
+
+    /// A key that switches a ciphertext under `from` (over Q_L ∪ P, evaluation
+    /// form) to one under this generator's secret.
+    [[nodiscard]] SwitchingKey switching_key(const ring::Poly& from) const {
+        const Parameters& params = context_.parameters();
+        const auto& basis = context_.key_basis();
+        const std::size_t q_count = params.q_primes().size();
+        const std::size_t digit_size = params.digit_size();
+        // P mod q_i, the factor every digit's gadget carries.
+        std::vector<std::uint64_t> p_mod_q(q_count);
+        for (std::size_t i = 0; i < q_count; ++i) {
+            const core::Modulus& qi = basis->modulus(i);
+            std::uint64_t product = 1;
+            for (std::uint64_t p : params.p_primes()) {
+                product = core::mul_mod(product, qi.reduce(p), qi);
+            }
+            p_mod_q[i] = product;
+        }
+        SwitchingKey key;
+        key.seed = core::random_seed();
+        for (std::size_t first = 0, d = 0; first < q_count; first += digit_size, ++d) {
+            ring::Poly a = uniform_poly(basis, key.seed, d);
+            ring::Poly b = error_poly(basis);
+            ring::Poly as = a;
+            ring::multiply_inplace(as, secret_.poly());
+            ring::sub_inplace(b, as);
+            // + P * gadget_d * from: nonzero only on the digit's primes.
+            ring::Poly term = from;
+            std::vector<std::uint64_t> factors(basis->size(), 0);
+            for (std::size_t i = first; i < std::min(first + digit_size, q_count); ++i) {
+                factors[i] = p_mod_q[i];
+            }
+            ring::multiply_scalar_inplace(term, factors);
+            ring::add_inplace(b, term);
+            key.b.push_back(std::move(b));
+            key.a.push_back(std::move(a));
+        }
+        return key;
+    }
+
+    /// Uniform polynomial from a seed (stream `stream`), evaluation form: the
+    /// values are uniform in either form, so they are drawn directly as evaluations.
+    [[nodiscard]] static ring::Poly uniform_poly(const std::shared_ptr<const ring::RnsBasis>& basis,
+                                                 const core::Seed& seed, std::uint64_t stream) {
+        core::Prng prng(seed, stream);
+        ring::Poly poly(basis, ring::Form::evaluation);
+        for (std::size_t i = 0; i < poly.limbs(); ++i) {
+            core::sample_uniform_mod(prng, basis->modulus(i).value(), poly.limb(i));
+        }
+        return poly;
+    }
+
+    /// Discrete Gaussian error (sigma 3.2), evaluation form.
+    [[nodiscard]] static ring::Poly error_poly(const std::shared_ptr<const ring::RnsBasis>& basis) {
+        core::Prng prng = core::Prng::from_entropy();
+        std::vector<std::int64_t> e(basis->degree());
+        core::sample_gaussian(prng, e);
+        ring::Poly poly = ring::Poly::from_signed(basis, e);
+        poly.to_evaluation();
+        return poly;
+    }
+
+  private:
+    Context context_;
+    SecretKey secret_;
+};
+
+}  // namespace cloak::inline v0::ckks
