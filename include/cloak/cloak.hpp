@@ -16,3 +16,12 @@
 #include <cloak/ring/ntt.hpp>
 #include <cloak/ring/poly.hpp>
 #include <cloak/ring/special_fft.hpp>
+#include <cloak/ckks/ciphertext.hpp>
+#include <cloak/ckks/context.hpp>
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/encryptor.hpp>
+#include <cloak/ckks/evaluator.hpp>
+#include <cloak/ckks/key_switch.hpp>
+#include <cloak/ckks/keys.hpp>
+#include <cloak/ckks/parameters.hpp>
+#include <cloak/rlwe/security.hpp>
