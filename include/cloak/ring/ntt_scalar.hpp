@@ -106,29 +106,29 @@ inline void forward_radix4_pass(std::uint64_t* __restrict a, std::size_t m, std:
         const core::ShoupConstant w_left = roots[2 * m + 2 * i];
         const core::ShoupConstant w_right = roots[2 * m + 2 * i + 1];
         std::uint64_t* __restrict x = a + 4 * h * i;
+        std::uint64_t* __restrict x0p = x;
+        std::uint64_t* __restrict x1p = x + h;
+        std::uint64_t* __restrict x2p = x + 2 * h;
+        std::uint64_t* __restrict x3p = x + 3 * h;
         for (std::size_t j = 0; j < h; ++j) {
-            std::uint64_t x0 = x[j];
-            std::uint64_t x1 = x[j + h];
-            const std::uint64_t x2 = x[j + 2 * h];
-            const std::uint64_t x3 = x[j + 3 * h];
+            std::uint64_t x0 = x0p[j];
             if constexpr (!reduced_input) {
                 x0 = subtract_if_at_least(x0, two_q);
-                x1 = subtract_if_at_least(x1, two_q);
             }
-            // First stage: (x0, x2) and (x1, x3) with the outer twiddle.
-            const std::uint64_t v2 = multiply_lazy(x2, w_outer, q);
-            const std::uint64_t v3 = multiply_lazy(x3, w_outer, q);
+            const std::uint64_t v2 = multiply_lazy(x2p[j], w_outer, q);
             const std::uint64_t y0 = subtract_if_at_least(x0 + v2, two_q);
             const std::uint64_t y2 = subtract_wrapped(x0, v2, two_q);
-            const std::uint64_t y1 = x1 + v3;
-            const std::uint64_t y3 = x1 - v3 + two_q;
-            // Second stage: (y0, y1) and (y2, y3).
-            const std::uint64_t v1 = multiply_lazy(y1, w_left, q);
-            const std::uint64_t v3b = multiply_lazy(y3, w_right, q);
-            x[j] = y0 + v1;
-            x[j + h] = y0 - v1 + two_q;
-            x[j + 2 * h] = y2 + v3b;
-            x[j + 3 * h] = y2 - v3b + two_q;
+            std::uint64_t x1 = x1p[j];
+            if constexpr (!reduced_input) {
+                x1 = subtract_if_at_least(x1, two_q);
+            }
+            const std::uint64_t v3 = multiply_lazy(x3p[j], w_outer, q);
+            const std::uint64_t v1 = multiply_lazy(x1 + v3, w_left, q);
+            x0p[j] = y0 + v1;
+            x1p[j] = y0 - v1 + two_q;
+            const std::uint64_t v3b = multiply_lazy(x1 - v3 + two_q, w_right, q);
+            x2p[j] = y2 + v3b;
+            x3p[j] = y2 - v3b + two_q;
         }
     }
 }
