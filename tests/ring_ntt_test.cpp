@@ -296,6 +296,18 @@ TEST_CASE("ring/ntt/bad input names the value and the limit", "[ntt]") {
     }
 }
 
+#ifndef NDEBUG
+TEST_CASE("ring/ntt/debug builds reject unreduced input", "[ntt]") {
+    const std::uint64_t q = prime(40, 1024);
+    const NttTables tables(1024, Modulus(q));
+    std::vector<std::uint64_t> values(1024, 1);
+    values[77] = q;
+    REQUIRE_THROWS_WITH(tables.forward(values), Catch::Contains("value " + std::to_string(q)) &&
+                                                    Catch::Contains("index 77"));
+    REQUIRE_THROWS_AS(tables.inverse(values), cloak::InvalidArgumentError);
+}
+#endif
+
 TEST_CASE("ring/backend/CLOAK_BACKEND values", "[ntt]") {
     using cloak::ring::detail::parse_environment_backend;
     CHECK(parse_environment_backend(nullptr).valid);

@@ -124,12 +124,13 @@ class NttTables {
     }
 
     /// In place: natural-order coefficients in [0, q) to bit-reversed evaluations in [0, q).
-    /// Inputs must be reduced; the result is the same with every backend.
+    /// Inputs must be reduced (checked in builds without NDEBUG); the result is the
+    /// same with every backend.
     /// @throws ShapeError when values.size() != N.
     /// @throws InvalidArgumentError when Backend::avx512ifma is requested and the CPU lacks
     ///         it or q >= 2^50, or when CLOAK_BACKEND holds an unknown value.
     void forward(std::span<std::uint64_t> values, Backend backend = Backend::automatic) const {
-        check_size(values.size(), "ring::NttTables::forward");
+        check_input(values, "ring::NttTables::forward");
         if (resolve(backend, "ring::NttTables::forward") == Backend::avx512ifma) {
             detail::ntt_forward_ifma(values.data(), n_, ifma_forward_roots_, modulus_.value());
         } else {
@@ -138,12 +139,13 @@ class NttTables {
     }
 
     /// In place: bit-reversed evaluations in [0, q) to natural-order coefficients in [0, q).
-    /// Inputs must be reduced; the result is the same with every backend.
+    /// Inputs must be reduced (checked in builds without NDEBUG); the result is the
+    /// same with every backend.
     /// @throws ShapeError when values.size() != N.
     /// @throws InvalidArgumentError when Backend::avx512ifma is requested and the CPU lacks
     ///         it or q >= 2^50, or when CLOAK_BACKEND holds an unknown value.
     void inverse(std::span<std::uint64_t> values, Backend backend = Backend::automatic) const {
-        check_size(values.size(), "ring::NttTables::inverse");
+        check_input(values, "ring::NttTables::inverse");
         if (resolve(backend, "ring::NttTables::inverse") == Backend::avx512ifma) {
             detail::ntt_inverse_ifma(values.data(), n_, ifma_inverse_roots_, ifma_inverse_last_,
                                      modulus_.value());
@@ -175,12 +177,23 @@ class NttTables {
         return detail::resolve_backend(requested, supports_avx512ifma(), where, "q < 2^50");
     }
 
-    void check_size(std::size_t size, const char* where) const {
-        if (size != n_) {
-            throw ShapeError(cloak::detail::message(where, ": span of ", size,
+    void check_input(std::span<const std::uint64_t> values, const char* where) const {
+        if (values.size() != n_) {
+            throw ShapeError(cloak::detail::message(where, ": span of ", values.size(),
                                                     " values given to an NTT of degree ", n_,
                                                     "; pass exactly N values"));
         }
+#ifndef NDEBUG
+        // A pass over the data costs a few percent of a transform, so only in debug
+        // builds (SEAL does the same under SEAL_DEBUG); release builds trust the caller.
+        for (std::size_t i = 0; i < n_; ++i) {
+            if (values[i] >= modulus_.value()) {
+                throw InvalidArgumentError(cloak::detail::message(
+                    where, ": value ", values[i], " at index ", i,
+                    " is not reduced modulo q = ", modulus_.value(), "; reduce the input first"));
+            }
+        }
+#endif
     }
 
     std::size_t n_;
