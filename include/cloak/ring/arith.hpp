@@ -90,6 +90,15 @@ inline void multiply_scalar_limb(const std::uint64_t* a, core::ShoupConstant w, 
     }
 }
 
+inline void add_scalar_limb(std::uint64_t* a, std::uint64_t c, std::size_t n,
+                            std::uint64_t q) noexcept {
+    for (std::size_t j = 0; j < n; ++j) {
+        assert(a[j] < q);
+        const std::uint64_t s = a[j] + c;
+        a[j] = s >= q ? s - q : s;
+    }
+}
+
 // out[j] = sum_k a_k[j] b_k[j] mod q, in blocks of coefficients so that the
 // 128-bit sums stay in registers or L1 and every input word is read once.
 inline void inner_product_limb(std::span<const std::uint64_t* const> a,
@@ -514,13 +523,9 @@ inline void add_scalar_inplace(Poly& a, std::span<const std::uint64_t> scalars) 
     detail::check_one_per_limb(scalars.size(), a, "ring::add_scalar_inplace");
     const std::size_t n = a.degree();
     const std::size_t count = a.form() == Form::coefficient ? 1 : n;
-    core::parallel_for(a.limbs(), count, [&](std::size_t i) {
-        const core::Modulus q = a.modulus(i);
-        const std::uint64_t c = q.reduce(scalars[i]);
-        std::uint64_t* limb = a.limb(i).data();
-        for (std::size_t j = 0; j < count; ++j) {
-            limb[j] = core::add_mod(limb[j], c, q.value());
-        }
+    core::parallel_for(a.limbs(), count, [&a, scalars, count](std::size_t i) {
+        const core::Modulus& q = a.modulus(i);
+        detail::add_scalar_limb(a.limb(i).data(), q.reduce(scalars[i]), count, q.value());
     });
 }
 

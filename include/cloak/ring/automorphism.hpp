@@ -122,23 +122,24 @@ class Automorphism {
 
     void apply_limb(const std::uint64_t* in, std::uint64_t* out, Form form,
                     std::uint64_t q) const noexcept {
+        // Locals, not members: stores to out could alias this->n_ and force reloads.
+        const std::size_t n = n_;
         if (form == Form::evaluation) {
             const std::uint32_t* source = source_slot_.data();
-            for (std::size_t j = 0; j < n_; ++j) {
+            for (std::size_t j = 0; j < n; ++j) {
                 out[j] = in[source[j]];
             }
             return;
         }
-        const std::uint64_t mask = 2 * static_cast<std::uint64_t>(n_) - 1;
+        const std::uint64_t k = k_;
+        const std::uint64_t mask = 2 * static_cast<std::uint64_t>(n) - 1;
         std::uint64_t index = 0;  // i k mod 2N
-        for (std::size_t i = 0; i < n_; ++i) {
+        for (std::size_t i = 0; i < n; ++i) {
+            // Bit log N of i k mod 2N says whether X^(i k) wrapped past X^N = -1.
             const std::uint64_t v = in[i];
-            if (index < n_) {
-                out[index] = v;
-            } else {
-                out[index - n_] = v == 0 ? 0 : q - v;
-            }
-            index = (index + k_) & mask;
+            const std::uint64_t negated = v == 0 ? 0 : q - v;
+            out[index & (n - 1)] = (index & n) != 0 ? negated : v;
+            index = (index + k) & mask;
         }
     }
 

@@ -296,6 +296,51 @@ inline void ntt_limbs(const RnsBasis& basis, std::size_t first, std::size_t coun
 namespace detail {
 
 // Limbs 0..l-1 of a (over {q_0..q_l}) become round(a / q_l); limb l is spent.
+// (a - b) mod q for a, b in [0, q), without a branch: on random residues a
+// branch would be mispredicted half of the time.
+inline std::uint64_t sub_mod_branchless(std::uint64_t a, std::uint64_t b,
+                                        std::uint64_t q) noexcept {
+    const std::uint64_t borrow = a < b ? 1 : 0;
+    return a - b + (q & (0 - borrow));
+}
+
+// The loops of divide-and-round, one limb each; arguments by value so that
+// stores to the limbs cannot alias them (they would be reloaded every word).
+//   r: [a_l + h]_{q_l} in coefficient form; h = (q_l - 1) / 2, h_mod = h mod q.
+// correction[c] = [r[c]]_q - h mod q
+inline void rounding_correction(const std::uint64_t* r, std::uint64_t* correction, std::size_t n,
+                                const core::Modulus q, std::uint64_t h_mod) noexcept {
+    for (std::size_t c = 0; c < n; ++c) {
+        correction[c] = sub_mod_branchless(q.reduce(r[c]), h_mod, q.value());
+    }
+}
+// limb[c] = (limb[c] - correction[c]) w mod q, correction in [0, q)
+inline void subtract_and_scale(std::uint64_t* limb, const std::uint64_t* correction, std::size_t n,
+                               std::uint64_t q, core::ShoupConstant w) noexcept {
+    for (std::size_t c = 0; c < n; ++c) {
+        limb[c] = core::mul_shoup(limb[c] + q - correction[c], w.value, w.quotient, q);
+    }
+}
+// limb[c] = (limb[c] - ([r[c]]_q - h)) w mod q: the coefficient-form path in one pass.
+inline void subtract_rounded_and_scale(std::uint64_t* limb, const std::uint64_t* r, std::size_t n,
+                                       const core::Modulus q, std::uint64_t h_mod,
+                                       core::ShoupConstant w) noexcept {
+    const std::uint64_t value = q.value();
+    for (std::size_t c = 0; c < n; ++c) {
+        // limb + h - [r]_q + q, in [1, 3q) < 2^63; Shoup's product takes any word.
+        const std::uint64_t x = limb[c] + h_mod + value - q.reduce(r[c]);
+        limb[c] = core::mul_shoup(x, w.value, w.quotient, value);
+    }
+}
+inline void add_constant(std::uint64_t* r, std::size_t n, std::uint64_t h,
+                         std::uint64_t q) noexcept {
+    for (std::size_t c = 0; c < n; ++c) {
+        const std::uint64_t s = r[c] + h;
+        r[c] = s - (q & (0 - static_cast<std::uint64_t>(s >= q ? 1 : 0)));
+    }
+}
+
+// Limbs 0..l-1 of a (over {q_0..q_l}) become round(a / q_l); limb l is spent.
 inline void divide_round_by_last(Poly& a) {
     const RnsBasis& basis = a.basis();
     const std::size_t n = a.degree();
@@ -308,35 +353,23 @@ inline void divide_round_by_last(Poly& a) {
     if (evaluation) {
         basis.ntt(l).inverse({r, n});
     }
-    for (std::size_t c = 0; c < n; ++c) {
-        r[c] = core::add_mod(r[c], half, q_last);
-    }
+    add_constant(r, n, half, q_last);
     // (a_i - ([r]_{q_i} - half)) * q_l^-1 mod q_i: a + half - [a + half]_{q_l} is
     // q_l * floor((a + half) / q_l), so the division is exact.
-    core::parallel_for(l, n * (evaluation ? 24 : 2), [&](std::size_t i) {
-        const core::Modulus qi = basis.modulus(i);  // a copy: stores cannot alias it
-        const std::uint64_t q = qi.value();
-        const std::uint64_t half_mod = qi.reduce(half);
-        const core::ShoupConstant w = basis.last_inverse(i);
-        std::uint64_t* limb = a.limb(i).data();
-        if (evaluation) {
-            ScratchBuffer scratch(n);
-            std::uint64_t* correction = scratch.data();
-            for (std::size_t c = 0; c < n; ++c) {
-                correction[c] = core::sub_mod(qi.reduce(r[c]), half_mod, q);
+    core::parallel_for(
+        l, n * (evaluation ? 24 : 2), [&a, &basis, r, n, half, evaluation](std::size_t i) {
+            const core::Modulus& qi = basis.modulus(i);
+            const std::uint64_t half_mod = qi.reduce(half);
+            std::uint64_t* limb = a.limb(i).data();
+            if (evaluation) {
+                ScratchBuffer scratch(n);
+                rounding_correction(r, scratch.data(), n, qi, half_mod);
+                basis.ntt(i).forward({scratch.data(), n});
+                subtract_and_scale(limb, scratch.data(), n, qi.value(), basis.last_inverse(i));
+            } else {
+                subtract_rounded_and_scale(limb, r, n, qi, half_mod, basis.last_inverse(i));
             }
-            basis.ntt(i).forward({correction, n});
-            for (std::size_t c = 0; c < n; ++c) {
-                limb[c] = core::mul_shoup(limb[c] + q - correction[c], w.value, w.quotient, q);
-            }
-        } else {
-            for (std::size_t c = 0; c < n; ++c) {
-                // limb + half - [r]_{q_i} + q, in [1, 3q) < 2^63.
-                const std::uint64_t x = limb[c] + half_mod + q - qi.reduce(r[c]);
-                limb[c] = core::mul_shoup(x, w.value, w.quotient, q);
-            }
-        }
-    });
+        });
 }
 
 }  // namespace detail
@@ -681,12 +714,8 @@ class ModDown {
             if (evaluation) {
                 extended_->ntt(i).forward({c, n});
             }
-            const std::uint64_t q = target_->modulus(i).value();
-            const core::ShoupConstant w = inverse_p_[i];
-            std::uint64_t* limb = a.limb(i).data();
-            for (std::size_t j = 0; j < n; ++j) {
-                limb[j] = core::mul_shoup(limb[j] + q - c[j], w.value, w.quotient, q);
-            }
+            detail::subtract_and_scale(a.limb(i).data(), c, n, target_->modulus(i).value(),
+                                       inverse_p_[i]);
         });
         a.truncate(target_);
     }

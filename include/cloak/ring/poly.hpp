@@ -82,6 +82,14 @@ inline std::uint64_t reduce_signed(std::int64_t value, const core::Modulus& q) n
     return value < 0 ? core::neg_mod(magnitude, q.value()) : magnitude;
 }
 
+// out[j] = values[j] mod q; arguments by value so that stores cannot alias them.
+inline void reduce_signed_limb(const std::int64_t* values, std::uint64_t* out, std::size_t n,
+                               const core::Modulus q) noexcept {
+    for (std::size_t j = 0; j < n; ++j) {
+        out[j] = reduce_signed(values[j], q);
+    }
+}
+
 }  // namespace detail
 
 class Poly {
@@ -142,12 +150,10 @@ class Poly {
                                                     " values for degree N = ", n,
                                                     "; pass exactly N integers"));
         }
-        core::parallel_for(poly.limbs(), n, [&](std::size_t i) {
-            const core::Modulus q = poly.basis_->modulus(i);  // a copy stays in registers
-            std::uint64_t* out = poly.data_.data() + i * n;
-            for (std::size_t j = 0; j < n; ++j) {
-                out[j] = detail::reduce_signed(values[j], q);
-            }
+        std::uint64_t* words = poly.data_.data();
+        const RnsBasis& b = *poly.basis_;
+        core::parallel_for(poly.limbs(), n, [words, &b, values, n](std::size_t i) {
+            detail::reduce_signed_limb(values.data(), words + i * n, n, b.modulus(i));
         });
         if (form == Form::evaluation) {
             poly.to_evaluation();
