@@ -66,37 +66,35 @@ inline std::pair<ring::Poly, ring::Poly> switch_key(const Context& context,
             "ckks::switch_key: the key has ", key.b.size(), " digits but level ", raised.level,
             " needs ", raised.digits.size(), "; the key was made for other parameters"));
     }
+    // Hoisted rotations permute the raised digits (evaluation form: a pure slot
+    // permutation) instead of raising the rotated polynomial again.
+    std::vector<ring::Poly> permuted;
+    const std::vector<ring::Poly>* digits = &raised.digits;
+    if (sigma != nullptr) {
+        permuted.resize(raised.digits.size());
+        for (std::size_t d = 0; d < raised.digits.size(); ++d) {
+            sigma->apply(raised.digits[d], permuted[d]);
+        }
+        digits = &permuted;
+    }
     ring::Poly u0(data.qp, ring::Form::evaluation);
     ring::Poly u1(data.qp, ring::Form::evaluation);
-    const std::span<const std::uint32_t> source =
-        sigma != nullptr ? sigma->evaluation_source() : std::span<const std::uint32_t>();
-    core::parallel_for(limbs, n * raised.digits.size() * 2, [&](std::size_t t) {
+    const std::size_t terms = digits->size();
+    core::parallel_for(limbs, n * terms * 2, [&](std::size_t t) {
         // Limb t of Q_l ∪ P is limb t of the key's Q_L ∪ P for q primes, and limb
         // L + 1 + (t - l - 1) for the special primes.
         const std::size_t key_limb = t < q_limbs ? t : key_q_limbs + (t - q_limbs);
-        const core::Modulus& modulus = data.qp->modulus(t);
-        std::vector<core::uint128_t> acc0(n, 0);
-        std::vector<core::uint128_t> acc1(n, 0);
-        std::vector<std::uint64_t> permuted(sigma != nullptr ? n : 0);
-        for (std::size_t d = 0; d < raised.digits.size(); ++d) {
-            std::span<const std::uint64_t> digit = raised.digits[d].limb(t);
-            if (sigma != nullptr) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    permuted[i] = digit[source[i]];
-                }
-                digit = permuted;
-            }
-            ring::multiply_accumulate_lazy(digit, key.b[d].limb(key_limb), acc0);
-            ring::multiply_accumulate_lazy(digit, key.a[d].limb(key_limb), acc1);
-            if ((d + 1) % ring::max_lazy_terms == 0) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    acc0[i] = modulus.reduce(acc0[i]);
-                    acc1[i] = modulus.reduce(acc1[i]);
-                }
-            }
+        std::vector<const std::uint64_t*> digit_limbs(terms);
+        std::vector<const std::uint64_t*> b_limbs(terms);
+        std::vector<const std::uint64_t*> a_limbs(terms);
+        for (std::size_t d = 0; d < terms; ++d) {
+            digit_limbs[d] = (*digits)[d].limb(t).data();
+            b_limbs[d] = key.b[d].limb(key_limb).data();
+            a_limbs[d] = key.a[d].limb(key_limb).data();
         }
-        ring::reduce_lazy(acc0, u0.limb(t), modulus);
-        ring::reduce_lazy(acc1, u1.limb(t), modulus);
+        const core::Modulus& modulus = data.qp->modulus(t);
+        ring::inner_product(digit_limbs, b_limbs, u0.limb(t), modulus);
+        ring::inner_product(digit_limbs, a_limbs, u1.limb(t), modulus);
     });
     data.mod_down->apply(u0);
     data.mod_down->apply(u1);

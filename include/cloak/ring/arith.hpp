@@ -229,6 +229,20 @@ inline void reduce_lazy(std::span<const core::uint128_t> acc, std::span<std::uin
 
 // ---- Poly functions -----------------------------------------------------------
 
+/// out[j] = sum_k a_k[j] b_k[j] mod q over limbs given by pointers, each of
+/// out.size() words in [0, q): the inner product of key switching, with the
+/// 128-bit sums kept in registers (detail::inner_product_limb).
+/// @throws ShapeError when a and b hold different numbers of limbs.
+inline void inner_product(std::span<const std::uint64_t* const> a,
+                          std::span<const std::uint64_t* const> b, std::span<std::uint64_t> out,
+                          const core::Modulus& q) {
+    if (a.size() != b.size()) {
+        throw ShapeError(cloak::detail::message("ring::inner_product: ", a.size(), " and ",
+                                                b.size(), " limbs; pass as many of each"));
+    }
+    detail::inner_product_limb(a, b, out.data(), out.size(), q);
+}
+
 namespace detail {
 
 inline std::string describe(const Poly& p) {

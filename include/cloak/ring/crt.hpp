@@ -99,7 +99,7 @@ class CrtComposer {
             }
             inverse_punctured_[i] =
                 core::ShoupConstant(core::inverse_mod(punctured_mod_qi, moduli_[i]), moduli_[i]);
-            inverse_moduli_[i] = 1.0L / static_cast<long double>(moduli_[i]);
+            inverse_moduli_[i] = 1.0 / static_cast<double>(moduli_[i]);
         }
     }
 
@@ -123,18 +123,19 @@ class CrtComposer {
         std::vector<std::uint64_t> magnitude(words_);
         for (std::size_t j = 0; j < n; ++j) {
             // y_i = r_i (Q/q_i)^-1 mod q_i, and the quotient estimate k = floor(sum y_i / q_i).
-            long double fraction = 0;
+            double fraction = 0;
             for (std::size_t i = 0; i < count; ++i) {
                 const core::ShoupConstant& w = inverse_punctured_[i];
                 scaled[i] = core::mul_shoup(residues[i * n + j], w.value, w.quotient, moduli_[i]);
-                fraction += static_cast<long double>(scaled[i]) * inverse_moduli_[i];
+                fraction += static_cast<double>(scaled[i]) * inverse_moduli_[i];
             }
             std::fill(sum.begin(), sum.end(), 0);
             for (std::size_t i = 0; i < count; ++i) {
                 multiply_accumulate(sum, {punctured_.data() + i * words_, words_}, scaled[i]);
             }
-            // sum - k Q is in [0, Q) up to one correction either way (k is off by at most
-            // one when the fraction is within rounding error of an integer).
+            // sum - k Q is in [0, Q) up to one correction either way: the double sum
+            // of at most 64 terms below 1 is off by less than 2^-45, so k is off by at
+            // most one, and only when the fraction is that close to an integer.
             const auto k = static_cast<std::uint64_t>(std::floor(fraction));
             bool negative = subtract_multiple(sum, product_, k);
             if (negative) {
@@ -241,7 +242,7 @@ class CrtComposer {
     std::vector<std::uint64_t> half_product_;
     std::vector<std::uint64_t> punctured_;
     std::vector<core::ShoupConstant> inverse_punctured_;
-    std::vector<long double> inverse_moduli_;
+    std::vector<double> inverse_moduli_;
 };
 
 }  // namespace cloak::inline v0::ring
