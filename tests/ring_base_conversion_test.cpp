@@ -185,6 +185,23 @@ TEST_CASE("ring/base_conversion/N=1024/from=5/to=3 fast conversion is x + e Q, 0
     std::vector<std::uint64_t> words(3 * n);
     converter.convert(x.data(), words);
     REQUIRE(std::equal(words.begin(), words.end(), out.data().begin()));
+
+    // Every backend gives the same words (sources below 2^52: IFMA where the CPU has it).
+    REQUIRE(converter.supports_avx512ifma());
+    using cloak::ring::Backend;
+    REQUIRE(converter.convert(x, Backend::scalar) == out);
+    REQUIRE(converter.convert_centered(x, Backend::scalar) == converter.convert_centered(x));
+    if (cloak::ring::avx512ifma_available()) {
+        REQUIRE(converter.convert(x, Backend::avx512ifma) == out);
+    }
+    const auto wide = make_basis(n, 60, 2, from->values());
+    const cloak::ring::BaseConverter from_wide(wide, to);
+    REQUIRE(!from_wide.supports_avx512ifma());
+    const Poly w = random_poly(wide, Form::coefficient, rng);
+    if (cloak::ring::avx512ifma_available()) {
+        REQUIRE_THROWS_WITH(from_wide.convert(w, Backend::avx512ifma),
+                            Catch::Contains("below 2^52"));
+    }
     REQUIRE_THROWS_AS(converter.convert(x.data(), std::span(words).first(n)), cloak::ShapeError);
     REQUIRE_THROWS_WITH(converter.convert(x.data(), std::span(words).first(n)),
                         Catch::Contains("5 -> 3 limbs") && Catch::Contains("3072"));

@@ -7,7 +7,8 @@
 //   ring.poly_multiply/N:65536/L:24              pointwise product
 //   ring.inner_product/N:65536/L:32/terms:3      sum of dnum pointwise products over Q ∪ P
 //   ring.automorphism/N:65536/L:24               X -> X^5 in evaluation form
-//   ring.base_conversion/N:65536/from:24/to:8    fast base conversion, coefficient form
+//   ring.base_conversion/N:65536/from:24/to:8    fast base conversion to 60-bit primes
+//   ring.base_conversion/N:65536/from:8/to:16    to 40-bit primes (IFMA), and /scalar
 //   ring.rescale/N:65536/L:24                    divide and round by q_23, evaluation form
 //   ring.mod_up/N:65536/digit:8/to:32            one digit of Q_23 raised to Q_23 ∪ P, eval form
 //   ring.mod_down/N:65536/Q:24/P:8               round(a / P), evaluation form
@@ -136,13 +137,18 @@ void automorphism(benchmark::State& state) {
     }
 }
 
-void base_conversion(benchmark::State& state) {
+// From Q (24 primes) to P (8 primes of 60 bits: the scalar loop), or from one
+// digit (8 primes) to the rest of Q (16 primes of 40 bits: IFMA where the CPU has it).
+void base_conversion(benchmark::State& state, bool from_digit, cloak::ring::Backend backend) {
     set_threads(false);
-    const cloak::ring::BaseConverter converter(bases().q, bases().p);
-    const Poly x = random_poly(bases().q, Form::coefficient);
-    std::vector<std::uint64_t> out(p_count * degree);
+    const auto& b = bases();
+    const auto from = from_digit ? b.q->prefix(digit_size) : b.q;
+    const auto to = from_digit ? b.q->subbasis(digit_size, q_count - digit_size) : b.p;
+    const cloak::ring::BaseConverter converter(from, to);
+    const Poly x = random_poly(from, Form::coefficient);
+    std::vector<std::uint64_t> out(to->size() * degree);
     for (auto _ : state) {
-        converter.convert(x.data(), out);
+        converter.convert(x.data(), out, backend);
         benchmark::DoNotOptimize(out.data());
     }
 }
@@ -209,11 +215,18 @@ const bool registered = [] {
             .c_str(),
         inner_product));
     milliseconds(benchmark::RegisterBenchmark(("ring.automorphism" + n + l).c_str(), automorphism));
-    milliseconds(benchmark::RegisterBenchmark(
-        ("ring.base_conversion" + n + "/from:" + std::to_string(q_count) +
-         "/to:" + std::to_string(p_count))
-            .c_str(),
-        base_conversion));
+    using cloak::ring::Backend;
+    const std::string q_to_p =
+        n + "/from:" + std::to_string(q_count) + "/to:" + std::to_string(p_count);
+    milliseconds(benchmark::RegisterBenchmark(("ring.base_conversion" + q_to_p).c_str(),
+                                              base_conversion, false, Backend::automatic));
+    const std::string digit_to_q =
+        n + "/from:" + std::to_string(digit_size) + "/to:" + std::to_string(q_count - digit_size);
+    milliseconds(benchmark::RegisterBenchmark(("ring.base_conversion" + digit_to_q).c_str(),
+                                              base_conversion, true, Backend::automatic));
+    milliseconds(
+        benchmark::RegisterBenchmark(("ring.base_conversion" + digit_to_q + "/scalar").c_str(),
+                                     base_conversion, true, Backend::scalar));
     milliseconds(benchmark::RegisterBenchmark(("ring.rescale" + n + l).c_str(), rescale));
     milliseconds(
         benchmark::RegisterBenchmark(("ring.mod_up" + n + "/digit:" + std::to_string(digit_size) +

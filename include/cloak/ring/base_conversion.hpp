@@ -30,6 +30,8 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -41,10 +43,85 @@
 #include <cloak/core/modarith.hpp>
 #include <cloak/core/parallel.hpp>
 #include <cloak/ring/arith.hpp>
+#include <cloak/ring/backend.hpp>
 #include <cloak/ring/basis.hpp>
 #include <cloak/ring/poly.hpp>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CLOAK_BASE_CONVERSION_IFMA 1
+#endif
+
 namespace cloak::inline v0::ring {
+
+namespace detail {
+
+/// Operands of the IFMA conversion path must be below 2^52: its lanes multiply
+/// 52-bit integers (vpmadd52luq / vpmadd52huq).
+inline constexpr std::uint64_t ifma_operand_limit = std::uint64_t{1} << 52;
+
+#if defined(CLOAK_BASE_CONVERSION_IFMA)
+/// lo[c] + 2^52 hi[c] = sum_i y[i * stride + c] w[i] exactly, for c < size
+/// rounded down to a multiple of 8 (returned); y and w below 2^52. The low and
+/// high 52-bit halves of each product are summed in separate 64-bit lanes: L
+/// terms stay below L 2^52, far from 2^64. Four groups of eight coefficients
+/// at a time hide the latency of the multiply-adds.
+__attribute__((target("avx512f,avx512ifma"))) inline std::size_t ifma_dot_products(
+    const std::uint64_t* y, std::size_t stride, std::size_t l, std::size_t size,
+    const std::uint64_t* w, std::uint64_t* lo, std::uint64_t* hi) noexcept {
+    std::size_t c = 0;
+    for (; c + 32 <= size; c += 32) {
+        __m512i lo0 = _mm512_setzero_si512();
+        __m512i lo1 = _mm512_setzero_si512();
+        __m512i lo2 = _mm512_setzero_si512();
+        __m512i lo3 = _mm512_setzero_si512();
+        __m512i hi0 = _mm512_setzero_si512();
+        __m512i hi1 = _mm512_setzero_si512();
+        __m512i hi2 = _mm512_setzero_si512();
+        __m512i hi3 = _mm512_setzero_si512();
+        const std::uint64_t* yc = y + c;
+        for (std::size_t i = 0; i < l; ++i, yc += stride) {
+            const __m512i wi = _mm512_set1_epi64(static_cast<long long>(w[i]));
+            const __m512i y0 = _mm512_loadu_si512(yc);
+            const __m512i y1 = _mm512_loadu_si512(yc + 8);
+            const __m512i y2 = _mm512_loadu_si512(yc + 16);
+            const __m512i y3 = _mm512_loadu_si512(yc + 24);
+            lo0 = _mm512_madd52lo_epu64(lo0, y0, wi);
+            hi0 = _mm512_madd52hi_epu64(hi0, y0, wi);
+            lo1 = _mm512_madd52lo_epu64(lo1, y1, wi);
+            hi1 = _mm512_madd52hi_epu64(hi1, y1, wi);
+            lo2 = _mm512_madd52lo_epu64(lo2, y2, wi);
+            hi2 = _mm512_madd52hi_epu64(hi2, y2, wi);
+            lo3 = _mm512_madd52lo_epu64(lo3, y3, wi);
+            hi3 = _mm512_madd52hi_epu64(hi3, y3, wi);
+        }
+        _mm512_storeu_si512(lo + c, lo0);
+        _mm512_storeu_si512(lo + c + 8, lo1);
+        _mm512_storeu_si512(lo + c + 16, lo2);
+        _mm512_storeu_si512(lo + c + 24, lo3);
+        _mm512_storeu_si512(hi + c, hi0);
+        _mm512_storeu_si512(hi + c + 8, hi1);
+        _mm512_storeu_si512(hi + c + 16, hi2);
+        _mm512_storeu_si512(hi + c + 24, hi3);
+    }
+    for (; c + 8 <= size; c += 8) {
+        __m512i lo0 = _mm512_setzero_si512();
+        __m512i hi0 = _mm512_setzero_si512();
+        const std::uint64_t* yc = y + c;
+        for (std::size_t i = 0; i < l; ++i, yc += stride) {
+            const __m512i wi = _mm512_set1_epi64(static_cast<long long>(w[i]));
+            const __m512i y0 = _mm512_loadu_si512(yc);
+            lo0 = _mm512_madd52lo_epu64(lo0, y0, wi);
+            hi0 = _mm512_madd52hi_epu64(hi0, y0, wi);
+        }
+        _mm512_storeu_si512(lo + c, lo0);
+        _mm512_storeu_si512(hi + c, hi0);
+    }
+    return c;
+}
+#endif
+
+}  // namespace detail
 
 /// Fast base conversion from one RNS basis to another, on coefficient-form limbs.
 class BaseConverter {
@@ -68,6 +145,9 @@ class BaseConverter {
         for (std::size_t i = 0; i < l; ++i) {
             inverse_moduli_[i] = 1.0 / static_cast<double>(from_->modulus(i).value());
         }
+        sources_fit_ifma_ =
+            std::all_of(from_->values().begin(), from_->values().end(),
+                        [](std::uint64_t q) { return q < detail::ifma_operand_limit; });
         for (std::size_t j = 0; j < k; ++j) {
             const core::Modulus& p = to_->modulus(j);
             std::uint64_t q_mod_p = 1;  // Q mod p_j
@@ -91,50 +171,65 @@ class BaseConverter {
     [[nodiscard]] const RnsBasis& from() const noexcept { return *from_; }
     [[nodiscard]] const RnsBasis& to() const noexcept { return *to_; }
 
+    /// True when the IFMA path can run for some target prime: every source prime
+    /// is below 2^52 (then targets below 2^52 take it, the others the scalar loop).
+    [[nodiscard]] bool supports_avx512ifma() const noexcept { return sources_fit_ifma_; }
+
     /// Approximate conversion: `in` holds from().size() coefficient-form limbs of
     /// N words, limb after limb, of x in [0, Q); `out` receives to().size()
     /// limbs of (x + e Q) mod p_j, with one integer 0 <= e < from().size() per
-    /// coefficient, the same for every p_j.
+    /// coefficient, the same for every p_j. `backend`: ring/backend.hpp; every
+    /// backend gives the same words.
     /// @throws ShapeError for spans of the wrong sizes.
-    void convert(std::span<const std::uint64_t> in, std::span<std::uint64_t> out) const {
+    /// @throws InvalidArgumentError for an explicit avx512ifma request the CPU or the
+    ///         source primes (2^52 and above) cannot take.
+    void convert(std::span<const std::uint64_t> in, std::span<std::uint64_t> out,
+                 Backend backend = Backend::automatic) const {
         check_spans(in.size(), out.size(), "ring::BaseConverter::convert");
-        convert_into(in.data(), output_pointers(out), false);
+        convert_into(in.data(), output_pointers(out), false, backend);
     }
 
     /// Exact conversion of the centered representative of x (see the file
     /// comment for the eps bound near +-Q/2): `out` receives x_c mod p_j, x_c in
     /// (-Q/2, Q/2) with x_c = x mod Q.
     /// @throws ShapeError for spans of the wrong sizes.
-    void convert_centered(std::span<const std::uint64_t> in, std::span<std::uint64_t> out) const {
+    /// @throws InvalidArgumentError for an impossible explicit backend.
+    void convert_centered(std::span<const std::uint64_t> in, std::span<std::uint64_t> out,
+                          Backend backend = Backend::automatic) const {
         check_spans(in.size(), out.size(), "ring::BaseConverter::convert_centered");
-        convert_into(in.data(), output_pointers(out), true);
+        convert_into(in.data(), output_pointers(out), true, backend);
     }
 
     /// convert() of a coefficient-form Poly over from(): a Poly over to().
     /// @throws ShapeError for another basis or evaluation form.
-    [[nodiscard]] Poly convert(const Poly& in) const {
+    [[nodiscard]] Poly convert(const Poly& in, Backend backend = Backend::automatic) const {
         check_poly(in, "ring::BaseConverter::convert");
         Poly out;
         out.reshape(to_, Form::coefficient);
-        convert_into(in.data().data(), output_pointers(out.data()), false);
+        convert_into(in.data().data(), output_pointers(out.data()), false, backend);
         return out;
     }
 
     /// convert_centered() of a coefficient-form Poly over from(): a Poly over to().
     /// @throws ShapeError for another basis or evaluation form.
-    [[nodiscard]] Poly convert_centered(const Poly& in) const {
+    [[nodiscard]] Poly convert_centered(const Poly& in,
+                                        Backend backend = Backend::automatic) const {
         check_poly(in, "ring::BaseConverter::convert_centered");
         Poly out;
         out.reshape(to_, Form::coefficient);
-        convert_into(in.data().data(), output_pointers(out.data()), true);
+        convert_into(in.data().data(), output_pointers(out.data()), true, backend);
         return out;
     }
 
     /// The conversion itself, for ModUp and ModDown: `in` points at from().size()
     /// limbs of N words, `out[j]` at N words for target prime j. Parallel over
     /// blocks of coefficients; call it outside a parallel region for speed.
-    void convert_into(const std::uint64_t* in, std::span<std::uint64_t* const> out,
-                      bool centered) const noexcept {
+    /// @throws InvalidArgumentError for an impossible explicit backend.
+    void convert_into(const std::uint64_t* in, std::span<std::uint64_t* const> out, bool centered,
+                      Backend backend = Backend::automatic) const {
+        const bool ifma =
+            detail::resolve_backend(backend, sources_fit_ifma_, "ring::BaseConverter",
+                                    "every source prime below 2^52") == Backend::avx512ifma;
         const std::size_t n = from_->degree();
         // Fixed chunks (not one per thread) keep the result independent of the
         // thread count; each chunk reuses one small buffer of scaled residues.
@@ -143,7 +238,7 @@ class BaseConverter {
         const std::size_t l = from_->size();
         core::parallel_for(chunks, chunk * l * (to_->size() + 1), [&](std::size_t c) {
             const std::size_t start = c * chunk;
-            convert_range(in, out, start, std::min(chunk, n - start), centered);
+            convert_range(in, out, start, std::min(chunk, n - start), centered, ifma);
         });
     }
 
@@ -178,16 +273,18 @@ class BaseConverter {
 
     // Coefficients [start, start + count) of every output limb.
     void convert_range(const std::uint64_t* in, std::span<std::uint64_t* const> out,
-                       std::size_t start, std::size_t count, bool centered) const {
+                       std::size_t start, std::size_t count, bool centered, bool ifma) const {
         const std::size_t n = from_->degree();
         const std::size_t l = from_->size();
         const std::size_t k = to_->size();
-        // Blocks small enough that the scaled residues y (block x L words,
-        // coefficient-major) stay in L1 while every target prime reads them.
-        const std::size_t block = std::clamp<std::size_t>(2048 / l, 4, 64);
+        // Blocks small enough that the scaled residues y (L rows of `block`
+        // words) stay in L1 while every target prime reads them; a power of two
+        // from 8 to 64, so that the IFMA path sees whole groups of 8.
+        const std::size_t block = std::bit_floor(std::clamp<std::size_t>(2048 / l, 8, 64));
         detail::ScratchBuffer scratch(block * l);
         std::uint64_t* y = scratch.data();
         std::uint64_t overflow[64] = {};  // e' per coefficient (centered only)
+        double sums[64];
         const double* inverse_moduli = inverse_moduli_.data();
         for (std::size_t b = start; b < start + count; b += block) {
             const std::size_t size = std::min(block, start + count - b);
@@ -195,52 +292,72 @@ class BaseConverter {
                 const core::ShoupConstant w = from_->punctured_inverse(i);
                 const std::uint64_t q = from_->modulus(i).value();
                 const std::uint64_t* x = in + i * n + b;
+                std::uint64_t* yi = y + i * block;
                 for (std::size_t c = 0; c < size; ++c) {
-                    y[c * l + i] = core::mul_shoup(x[c], w.value, w.quotient, q);
+                    assert(x[c] < q);
+                    yi[c] = core::mul_shoup(x[c], w.value, w.quotient, q);
                 }
             }
             if (centered) {
-                for (std::size_t c = 0; c < size; ++c) {
-                    double sum = 0;
-                    for (std::size_t i = 0; i < l; ++i) {
-                        sum += static_cast<double>(y[c * l + i]) * inverse_moduli[i];
+                // sum_i y_i / q_i in the same order for every coefficient and path.
+                std::fill(sums, sums + size, 0.0);
+                for (std::size_t i = 0; i < l; ++i) {
+                    const std::uint64_t* yi = y + i * block;
+                    const double inverse = inverse_moduli[i];
+                    for (std::size_t c = 0; c < size; ++c) {
+                        sums[c] += static_cast<double>(yi[c]) * inverse;
                     }
-                    overflow[c] = static_cast<std::uint64_t>(sum + 0.5);  // round, sum >= 0
+                }
+                for (std::size_t c = 0; c < size; ++c) {
+                    overflow[c] = static_cast<std::uint64_t>(sums[c] + 0.5);  // round, sum >= 0
                 }
             }
             for (std::size_t j = 0; j < k; ++j) {
-                accumulate_target(y, l, size, overflow, centered, j, out[j] + b);
+                accumulate_target(y, block, l, size, overflow, centered, ifma, j, out[j] + b);
             }
         }
     }
 
-    // target[c] = sum_i y[c * L + i] (Q / q_i mod p_j) (- e'_c Q) mod p_j.
-    void accumulate_target(const std::uint64_t* y, std::size_t l, std::size_t size,
-                           const std::uint64_t* overflow, bool centered, std::size_t j,
-                           std::uint64_t* target) const noexcept {
+    // target[c] = sum_i y[i * stride + c] (Q / q_i mod p_j) (- e'_c Q) mod p_j.
+    void accumulate_target(const std::uint64_t* y, std::size_t stride, std::size_t l,
+                           std::size_t size, const std::uint64_t* overflow, bool centered,
+                           bool ifma, std::size_t j, std::uint64_t* target) const noexcept {
         const core::Modulus p = to_->modulus(j);  // a copy: stores cannot alias it
         const std::uint64_t* w = weights_.data() + j * l;
         const std::uint64_t minus_q = centered ? minus_q_[j] : 0;
         std::size_t c = 0;
+#if defined(CLOAK_BASE_CONVERSION_IFMA)
+        if (ifma && p.value() < detail::ifma_operand_limit && l < (std::size_t{1} << 11)) {
+            // Products of two words below 2^52 split into 52-bit halves; below 2^11
+            // terms neither half-sum reaches 2^64 - 2^63.
+            std::uint64_t lo[64];
+            std::uint64_t hi[64];
+            const std::size_t done = detail::ifma_dot_products(y, stride, l, size, w, lo, hi);
+            for (; c < done; ++c) {
+                const core::uint128_t sum = (static_cast<core::uint128_t>(hi[c]) << 52) + lo[c] +
+                                            static_cast<core::uint128_t>(overflow[c]) * minus_q;
+                target[c] = p.reduce(sum);
+            }
+        }
+#else
+        (void)ifma;
+#endif
         if (l < max_lazy_terms) {
             // Four coefficients at a time: four independent carry chains, and each
             // weight loaded once for four products. The sum of L < 64 products
             // (each < 2^122) and e' (-Q mod p_j) < 2^7 2^61 stays below 2^128.
             for (; c + 4 <= size; c += 4) {
-                const std::uint64_t* y0 = y + c * l;
-                const std::uint64_t* y1 = y0 + l;
-                const std::uint64_t* y2 = y1 + l;
-                const std::uint64_t* y3 = y2 + l;
+                const std::uint64_t* yc = y + c;
                 core::uint128_t s0 = static_cast<core::uint128_t>(overflow[c]) * minus_q;
                 core::uint128_t s1 = static_cast<core::uint128_t>(overflow[c + 1]) * minus_q;
                 core::uint128_t s2 = static_cast<core::uint128_t>(overflow[c + 2]) * minus_q;
                 core::uint128_t s3 = static_cast<core::uint128_t>(overflow[c + 3]) * minus_q;
-                for (std::size_t i = 0; i < l; ++i) {
+                for (std::size_t i = 0; i < l; ++i, yc += stride) {
                     const std::uint64_t wi = w[i];
-                    s0 += static_cast<core::uint128_t>(y0[i]) * wi;
-                    s1 += static_cast<core::uint128_t>(y1[i]) * wi;
-                    s2 += static_cast<core::uint128_t>(y2[i]) * wi;
-                    s3 += static_cast<core::uint128_t>(y3[i]) * wi;
+                    s0 += static_cast<core::uint128_t>(yc[0]) * wi;
+                    s1 += static_cast<core::uint128_t>(yc[1]) * wi;
+                    s2 += static_cast<core::uint128_t>(yc[2]) * wi;
+                    s3 += static_cast<core::uint128_t>(yc[3]) * wi;
                 }
                 target[c] = p.reduce(s0);
                 target[c + 1] = p.reduce(s1);
@@ -249,7 +366,6 @@ class BaseConverter {
             }
         }
         for (; c < size; ++c) {
-            const std::uint64_t* yc = y + c * l;
             core::uint128_t sum = 0;
             // Partial sums of 63 products, reduced in between: with the reduced
             // carry-in (< 2^61) and the correction term they stay below 2^128.
@@ -259,7 +375,7 @@ class BaseConverter {
                     sum = p.reduce(sum);
                 }
                 for (std::size_t i = i0; i < i1; ++i) {
-                    sum += static_cast<core::uint128_t>(yc[i]) * w[i];
+                    sum += static_cast<core::uint128_t>(y[i * stride + c]) * w[i];
                 }
             }
             sum += static_cast<core::uint128_t>(overflow[c]) * minus_q;
@@ -272,6 +388,7 @@ class BaseConverter {
     std::vector<std::uint64_t> weights_;  // [j * L + i] = (Q / q_i) mod p_j
     std::vector<std::uint64_t> minus_q_;  // -Q mod p_j
     std::vector<double> inverse_moduli_;  // 1 / q_i
+    bool sources_fit_ifma_ = false;       // every q_i < 2^52
 };
 
 namespace detail {
