@@ -307,3 +307,42 @@ TEST_CASE("ckks/errors/each misuse names the values and the fix", "[ckks]") {
             {.log_n = 13, .log_q = {60, 40, 40, 40, 40}, .log_p = {60}, .log_scale = 40}),
         SecurityError);
 }
+
+TEST_CASE("ckks/auto/logN=14 automatic scale mode matches manual mode", "[ckks]") {
+    Fixture& f = fixture();
+    const ckks::Evaluator automatic(f.context, f.keygen.relin_key(), ckks::ScaleMode::automatic);
+    const ckks::Evaluator& manual = f.evaluator;
+    const auto x = random_vector(f.context.slots(), 10);
+    const auto y = random_vector(f.context.slots(), 11);
+    const auto w = random_vector(f.context.slots(), 12);
+    const ckks::Ciphertext cx = f.encryptor.encrypt(f.encoder.encode(x));
+    const ckks::Ciphertext cy = f.encryptor.encrypt(f.encoder.encode(y));
+    const ckks::Ciphertext cw = f.encryptor.encrypt(f.encoder.encode(w));
+    std::vector<double> product(x.size());
+    std::vector<double> expected(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        product[i] = (x[i] * y[i] + w[i] * x[i]) * y[i];
+        expected[i] = product[i] * x[i] + w[i];
+    }
+    // Manual: explicit rescales and level drops.
+    ckks::Ciphertext m = manual.add(manual.multiply(cx, cy), manual.multiply(cw, cx));
+    manual.rescale_inplace(m);
+    m = manual.rescale(manual.multiply(m, manual.drop_level_to(cy, m.level())));
+    REQUIRE_THROWS_AS(manual.add(m, cw), LevelError);
+    // Automatic: the same circuit with no bookkeeping, then a product with a
+    // fresh ciphertext and a sum with one, two levels apart.
+    ckks::Ciphertext a = automatic.add(automatic.multiply(cx, cy), automatic.multiply(cw, cx));
+    a = automatic.multiply(a, cy);
+    const double manual_bits = decrypt_precision(m, product);
+    const double automatic_bits = decrypt_precision(a, product);
+    WARN("manual " << manual_bits << " bits, automatic " << automatic_bits << " bits");
+    REQUIRE(manual_bits >= 22);
+    REQUIRE(automatic_bits >= 22);
+    REQUIRE(ckks::precision_bits(f.encoder.decode_real(f.decryptor.decrypt(a)),
+                                 f.encoder.decode_real(f.decryptor.decrypt(m))) >= 22);
+    a = automatic.multiply(a, cx);
+    a = automatic.add(a, cw);
+    const double chained_bits = decrypt_precision(a, expected);
+    WARN("automatic mode, level " << a.level() << ": " << chained_bits << " bits");
+    REQUIRE(chained_bits >= 21);
+}

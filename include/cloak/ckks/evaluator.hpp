@@ -28,19 +28,38 @@
 
 namespace cloak::inline v0::ckks {
 
+/// How the Evaluator manages scales and levels.
+enum class ScaleMode {
+    /// The caller rescales; operands of different levels or scales raise a
+    /// LevelError or ScaleMismatchError that says how to fix them.
+    manual,
+    /// Products are rescaled lazily, before the next multiplication; operands at
+    /// different levels or scales are matched by bringing the higher one down
+    /// with a constant multiplication that lands exactly on the other's scale
+    /// (Kim, Papadimitriou, Polyakov 2020, section 4: per-level scale factors).
+    /// A ciphertext counts as awaiting a rescale when its scale exceeds
+    /// 2^(1.5 log_scale).
+    automatic,
+};
+
 class Evaluator {
   public:
     /// Additions, plaintext products and rescaling only.
-    explicit Evaluator(const Context& context) : context_(context), encoder_(context) {}
+    explicit Evaluator(const Context& context, ScaleMode mode = ScaleMode::manual)
+        : context_(context), encoder_(context), mode_(mode) {}
     /// Adds ciphertext products (relinearization).
-    Evaluator(const Context& context, RelinKey relin_key)
-        : context_(context), encoder_(context), relin_key_(std::move(relin_key)) {}
+    Evaluator(const Context& context, RelinKey relin_key, ScaleMode mode = ScaleMode::manual)
+        : context_(context), encoder_(context), relin_key_(std::move(relin_key)), mode_(mode) {}
     /// Adds rotations and conjugation for the Galois keys given.
-    Evaluator(const Context& context, RelinKey relin_key, GaloisKeys galois_keys)
+    Evaluator(const Context& context, RelinKey relin_key, GaloisKeys galois_keys,
+              ScaleMode mode = ScaleMode::manual)
         : context_(context),
           encoder_(context),
           relin_key_(std::move(relin_key)),
-          galois_keys_(std::move(galois_keys)) {}
+          galois_keys_(std::move(galois_keys)),
+          mode_(mode) {}
+
+    [[nodiscard]] ScaleMode scale_mode() const noexcept { return mode_; }
 
     [[nodiscard]] const Context& context() const noexcept { return context_; }
 
@@ -54,6 +73,17 @@ class Evaluator {
     }
 
     void add_inplace(Ciphertext& a, const Ciphertext& b) const {
+        if (mode_ == ScaleMode::automatic) {
+            Ciphertext matched = b;
+            match_for_addition(a, matched);
+            add_matched(a, matched);
+            return;
+        }
+        add_matched(a, b);
+    }
+
+    // a += b for operands already at one level and scale.
+    void add_matched(Ciphertext& a, const Ciphertext& b) const {
         check_compatible(a, b, "ckks::Evaluator::add");
         for (std::size_t i = 0; i < b.size(); ++i) {
             if (i < a.size()) {
@@ -71,6 +101,13 @@ class Evaluator {
     }
 
     void sub_inplace(Ciphertext& a, const Ciphertext& b) const {
+        if (mode_ == ScaleMode::automatic) {
+            Ciphertext matched = b;
+            match_for_addition(a, matched);
+            Ciphertext negated = negate(matched);
+            add_matched(a, negated);
+            return;
+        }
         check_compatible(a, b, "ckks::Evaluator::sub");
         for (std::size_t i = 0; i < b.size(); ++i) {
             if (i < a.size()) {
@@ -141,6 +178,19 @@ class Evaluator {
 
     /// The three-part product (d0, d1, d2) with d0 + d1 s + d2 s^2 = m_a m_b.
     [[nodiscard]] Ciphertext multiply_no_relin(const Ciphertext& a, const Ciphertext& b) const {
+        if (mode_ == ScaleMode::automatic) {
+            Ciphertext x = a;
+            Ciphertext y = b;
+            rescale_if_pending(x);
+            rescale_if_pending(y);
+            match_levels(x, y);
+            return multiply_matched(x, y);
+        }
+        return multiply_matched(a, b);
+    }
+
+  private:
+    Ciphertext multiply_matched(const Ciphertext& a, const Ciphertext& b) const {
         check_same_level(a, b, "ckks::Evaluator::multiply");
         if (a.size() != 2 || b.size() != 2) {
             throw InvalidArgumentError(cloak::detail::message(
@@ -161,6 +211,7 @@ class Evaluator {
         return Ciphertext(std::move(parts), a.scale() * b.scale(), a.slots());
     }
 
+  public:
     /// Product, relinearized; scale a.scale() * b.scale() until rescaled.
     /// @throws KeyMissingError without a relinearization key.
     [[nodiscard]] Ciphertext multiply(const Ciphertext& a, const Ciphertext& b) const {
@@ -193,6 +244,9 @@ class Evaluator {
     /// rescale divides by, so that after rescale() the scale is a.scale() exactly.
     [[nodiscard]] Ciphertext multiply(const Ciphertext& a, std::complex<double> constant) const {
         check_ciphertext(a, "ckks::Evaluator::multiply");
+        if (mode_ == ScaleMode::automatic && rescale_pending(a)) {
+            return multiply(rescale(a), constant);
+        }
         const double prime = static_cast<double>(context_.level(a.level()).q->values().back());
         return multiply(
             a, encoder_.encode(constant, {.level = a.level(), .scale = prime, .slots = a.slots()}));
@@ -205,6 +259,9 @@ class Evaluator {
     /// Product with a vector slot by slot, encoded like a constant (see above).
     [[nodiscard]] Ciphertext multiply(const Ciphertext& a, std::span<const double> values) const {
         check_ciphertext(a, "ckks::Evaluator::multiply");
+        if (mode_ == ScaleMode::automatic && rescale_pending(a)) {
+            return multiply(rescale(a), values);
+        }
         const double prime = static_cast<double>(context_.level(a.level()).q->values().back());
         return multiply(
             a, encoder_.encode(values, {.level = a.level(), .scale = prime, .slots = a.slots()}));
@@ -363,6 +420,75 @@ class Evaluator {
         return Ciphertext(std::move(parts), a.scale(), a.slots());
     }
 
+    // ---- automatic mode -------------------------------------------------------------
+
+    bool rescale_pending(const Ciphertext& a) const {
+        return a.scale() > std::exp2(1.5 * context_.parameters().log_scale());
+    }
+
+    void rescale_if_pending(Ciphertext& a) const {
+        if (rescale_pending(a) && a.level() > 0) {
+            rescale_inplace(a);
+        }
+    }
+
+    // Brings a (at a level above `level`) to `level` with scale exactly
+    // `target_scale`: drop to level + 1, multiply by the integer closest to
+    // target_scale * q_{level+1} / a.scale(), rescale.
+    void adjust(Ciphertext& a, std::size_t level, double target_scale) const {
+        drop_level_to_inplace(a, level + 1);
+        const double prime = static_cast<double>(context_.level(level + 1).q->values().back());
+        const double factor = std::round(target_scale * prime / a.scale());
+        if (!(factor >= 1)) {
+            throw ScaleMismatchError(cloak::detail::message(
+                "ckks::Evaluator (automatic mode): cannot bring scale 2^", std::log2(a.scale()),
+                " to 2^", std::log2(target_scale), " at level ", level,
+                "; the scales are too far apart, rescale or re-encrypt one operand"));
+        }
+        const Plaintext constant =
+            encoder_.encode(1.0, {.level = level + 1, .scale = factor, .slots = a.slots()});
+        for (ring::Poly& part : a.parts()) {
+            ring::multiply_inplace(part, constant.poly());
+        }
+        a.set_scale(a.scale() * factor);
+        rescale_inplace(a);
+    }
+
+    // Equal levels for a product: the higher operand comes down to the lower
+    // one's level at its own nominal scale (its scale divided by the dropped
+    // primes' ratio is not needed: the product's scale is tracked exactly).
+    void match_levels(Ciphertext& a, Ciphertext& b) const {
+        if (a.level() > b.level()) {
+            adjust(a, b.level(), b.scale());
+        } else if (b.level() > a.level()) {
+            adjust(b, a.level(), a.scale());
+        }
+    }
+
+    // Equal levels and scales for a sum.
+    void match_for_addition(Ciphertext& a, Ciphertext& b) const {
+        check_ciphertext(a, "ckks::Evaluator::add");
+        check_ciphertext(b, "ckks::Evaluator::add");
+        if (rescale_pending(a) != rescale_pending(b)) {
+            rescale_if_pending(a);
+            rescale_if_pending(b);
+        }
+        if (a.level() != b.level()) {
+            match_levels(a, b);
+        } else if (std::fabs(a.scale() - b.scale()) >
+                   std::ldexp(std::max(a.scale(), b.scale()), -40)) {
+            if (a.level() == 0) {
+                throw ScaleMismatchError(cloak::detail::message(
+                    "ckks::Evaluator::add (automatic mode): scales 2^", std::log2(a.scale()),
+                    " and 2^", std::log2(b.scale()),
+                    " differ at level 0, where no level is left to match them"));
+            }
+            const double target = a.scale();
+            adjust(b, a.level() - 1, target);
+            adjust(a, a.level() - 1, target);
+        }
+    }
+
     void check_ciphertext(const Ciphertext& a, const char* where) const {
         if (a.empty()) {
             throw InvalidArgumentError(cloak::detail::message(where, ": the ciphertext is empty"));
@@ -416,6 +542,7 @@ class Evaluator {
     Encoder encoder_;
     std::optional<RelinKey> relin_key_;
     GaloisKeys galois_keys_;
+    ScaleMode mode_ = ScaleMode::manual;
 };
 
 }  // namespace cloak::inline v0::ckks
