@@ -397,6 +397,16 @@ TEST_CASE("ring/arith/N=1024/L=2 negacyclic product and inner products", "[poly]
         Poly out;
         cloak::ring::inner_product(x_pointers, y_pointers, out);
         REQUIRE(out == expected);
+        // The span version on limb 1 gives the same words.
+        std::vector<const std::uint64_t*> x_limbs;
+        std::vector<const std::uint64_t*> y_limbs;
+        for (std::size_t t = 0; t < terms; ++t) {
+            x_limbs.push_back(xs[t].limb(1).data());
+            y_limbs.push_back(ys[t].limb(1).data());
+        }
+        std::vector<std::uint64_t> limb(n);
+        cloak::ring::inner_product(x_limbs, y_limbs, limb, basis->modulus(1));
+        REQUIRE(std::equal(limb.begin(), limb.end(), expected.limb(1).begin()));
         if (terms == 3) {
             REQUIRE_THROWS_WITH(
                 cloak::ring::inner_product(x_pointers, std::span(y_pointers).first(2), out),
