@@ -5,6 +5,8 @@
 // seed, kept so that a serialized ciphertext can store the seed instead of a.
 #pragma once
 
+#include <sodium.h>
+
 #include <cstddef>
 #include <utility>
 #include <variant>
@@ -14,6 +16,7 @@
 #include <cloak/ckks/context.hpp>
 #include <cloak/ckks/keys.hpp>
 #include <cloak/core/error.hpp>
+#include <cloak/core/parallel.hpp>
 #include <cloak/core/random.hpp>
 #include <cloak/ring/arith.hpp>
 #include <cloak/ring/poly.hpp>
@@ -79,7 +82,13 @@ class Encryptor {
 class Decryptor {
   public:
     Decryptor(const Context& context, const SecretKey& secret_key)
-        : context_(context), secret_(secret_key) {}
+        : context_(context), secret_(secret_key.poly()) {
+        // Keep s over Q_L only: a ciphertext at level l uses its first l + 1 limbs.
+        secret_.truncate(context_.level(context_.max_level()).q);
+    }
+    Decryptor(const Decryptor&) = default;
+    Decryptor& operator=(const Decryptor&) = default;
+    ~Decryptor() { sodium_memzero(secret_.data().data(), secret_.data().size_bytes()); }
 
     /// c0 + c1 s (+ c2 s^2 for an unrelinearized product), as a plaintext.
     /// @throws InvalidArgumentError for a ciphertext of another context or an empty one.
@@ -88,20 +97,23 @@ class Decryptor {
             throw InvalidArgumentError("ckks::Decryptor::decrypt: the ciphertext is empty");
         }
         const std::size_t level = context_.level_of(ciphertext[0], "ckks::Decryptor::decrypt");
-        ring::Poly s = secret_.poly();
-        s.truncate(context_.level(level).q);
         ring::Poly result = ciphertext[ciphertext.size() - 1];
-        // Horner: ((c_k s + c_{k-1}) s + ...) + c0.
-        for (std::size_t i = ciphertext.size() - 1; i-- > 0;) {
-            ring::multiply_inplace(result, s);
-            ring::add_inplace(result, ciphertext[i]);
+        // Horner, limb by limb on the first l + 1 limbs of s (no copy of the key):
+        // ((c_k s + c_{k-1}) s + ...) + c0.
+        for (std::size_t part = ciphertext.size() - 1; part-- > 0;) {
+            const ring::Poly& c = ciphertext[part];
+            core::parallel_for(level + 1, context_.degree(), [&](std::size_t i) {
+                const core::Modulus& q = result.modulus(i);
+                ring::multiply(result.limb(i), secret_.limb(i), result.limb(i), q);
+                ring::add(result.limb(i), c.limb(i), result.limb(i), q.value());
+            });
         }
         return Plaintext(std::move(result), ciphertext.scale(), ciphertext.slots());
     }
 
   private:
     Context context_;
-    SecretKey secret_;
+    ring::Poly secret_;  // s over Q_L, evaluation form; wiped on destruction
 };
 
 }  // namespace cloak::inline v0::ckks
