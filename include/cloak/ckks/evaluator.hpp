@@ -12,6 +12,7 @@
 #include <complex>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <utility>
@@ -57,7 +58,12 @@ class Evaluator {
           encoder_(context),
           relin_key_(std::move(relin_key)),
           galois_keys_(std::move(galois_keys)),
-          mode_(mode) {}
+          mode_(mode) {
+        // The slot permutation of every key's automorphism, built once.
+        for (const auto& [element, key] : galois_keys_.keys) {
+            automorphisms_.emplace(element, ring::Automorphism(context_.degree(), element));
+        }
+    }
 
     [[nodiscard]] ScaleMode scale_mode() const noexcept { return mode_; }
 
@@ -354,14 +360,14 @@ class Evaluator {
         if (element == 1) {
             return a;
         }
-        return apply_galois(a, raise_digits(context_, a[1]), element, steps);
+        return apply_galois(a, element, steps, nullptr);
     }
 
     /// Complex conjugation of every slot.
     [[nodiscard]] Ciphertext conjugate(const Ciphertext& a) const {
         check_relinearized(a, "ckks::Evaluator::conjugate");
-        return apply_galois(a, raise_digits(context_, a[1]),
-                            conjugation_galois_element(context_.degree()), std::nullopt);
+        return apply_galois(a, conjugation_galois_element(context_.degree()), std::nullopt,
+                            nullptr);
     }
 
     /// Rotations by several steps from one decomposition (Halevi-Shoup hoisting):
@@ -374,7 +380,7 @@ class Evaluator {
         results.reserve(steps.size());
         for (std::int64_t step : steps) {
             const std::uint64_t element = rotation_galois_element(step, context_.degree());
-            results.push_back(element == 1 ? a : apply_galois(a, raised, element, step));
+            results.push_back(element == 1 ? a : apply_galois(a, element, step, &raised));
         }
         return results;
     }
@@ -395,8 +401,11 @@ class Evaluator {
     }
 
   private:
-    Ciphertext apply_galois(const Ciphertext& a, const RaisedDigits& raised, std::uint64_t element,
-                            std::optional<std::int64_t> step) const {
+    // sigma(a) switched back to s. A single rotation permutes c1 first and
+    // raises the permuted polynomial (l + 1 limbs to permute); hoisted rotations
+    // pass the digits of c1 raised once, and permute those instead.
+    Ciphertext apply_galois(const Ciphertext& a, std::uint64_t element,
+                            std::optional<std::int64_t> step, const RaisedDigits* hoisted) const {
         const auto found = galois_keys_.keys.find(element);
         if (found == galois_keys_.keys.end()) {
             if (step) {
@@ -409,8 +418,16 @@ class Evaluator {
                 "ckks::Evaluator::conjugate: no conjugation key; call keygen.galois_keys(steps, "
                 "/*conjugate=*/true)");
         }
-        const ring::Automorphism sigma(context_.degree(), element);
-        auto [u0, u1] = switch_key(context_, raised, found->second, &sigma);
+        const ring::Automorphism& sigma = automorphisms_.at(element);
+        std::pair<ring::Poly, ring::Poly> switched;
+        if (hoisted != nullptr) {
+            switched = switch_key(context_, *hoisted, found->second, &sigma);
+        } else {
+            ring::Poly c1;
+            sigma.apply(a[1], c1);
+            switched = switch_key(context_, raise_digits(context_, c1), found->second);
+        }
+        auto& [u0, u1] = switched;
         ring::Poly c0;
         sigma.apply(a[0], c0);
         ring::add_inplace(u0, c0);
@@ -542,6 +559,7 @@ class Evaluator {
     Encoder encoder_;
     std::optional<RelinKey> relin_key_;
     GaloisKeys galois_keys_;
+    std::map<std::uint64_t, ring::Automorphism> automorphisms_;  // one per Galois key
     ScaleMode mode_ = ScaleMode::manual;
 };
 
