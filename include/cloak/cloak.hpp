@@ -1,6 +1,14 @@
 // cloak: the umbrella header. It includes the public API only.
 #pragma once
 
+#include <cloak/ckks/ciphertext.hpp>
+#include <cloak/ckks/context.hpp>
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/encryptor.hpp>
+#include <cloak/ckks/evaluator.hpp>
+#include <cloak/ckks/key_switch.hpp>
+#include <cloak/ckks/keys.hpp>
+#include <cloak/ckks/parameters.hpp>
 #include <cloak/core/bits.hpp>
 #include <cloak/core/error.hpp>
 #include <cloak/core/modarith.hpp>
@@ -16,12 +24,4 @@
 #include <cloak/ring/ntt.hpp>
 #include <cloak/ring/poly.hpp>
 #include <cloak/ring/special_fft.hpp>
-#include <cloak/ckks/ciphertext.hpp>
-#include <cloak/ckks/context.hpp>
-#include <cloak/ckks/encoder.hpp>
-#include <cloak/ckks/encryptor.hpp>
-#include <cloak/ckks/evaluator.hpp>
-#include <cloak/ckks/key_switch.hpp>
-#include <cloak/ckks/keys.hpp>
-#include <cloak/ckks/parameters.hpp>
 #include <cloak/rlwe/security.hpp>
