@@ -100,6 +100,13 @@ class CrtComposer {
             inverse_punctured_[i] =
                 core::ShoupConstant(core::inverse_mod(punctured_mod_qi, moduli_[i]), moduli_[i]);
             inverse_moduli_[i] = 1.0 / static_cast<double>(moduli_[i]);
+            reducers_.emplace_back(moduli_[i]);
+        }
+        if (count >= 2) {
+            second_ = core::Modulus(moduli_[1]);
+            first_inverse_in_second_ = core::ShoupConstant(
+                core::inverse_mod(second_.reduce(moduli_[0]), moduli_[1]), moduli_[1]);
+            first_two_ = static_cast<core::uint128_t>(moduli_[0]) * moduli_[1];
         }
     }
 
@@ -122,6 +129,31 @@ class CrtComposer {
         std::vector<std::uint64_t> scaled(count);
         std::vector<std::uint64_t> magnitude(words_);
         for (std::size_t j = 0; j < n; ++j) {
+            // Fast path: the centered value y modulo q_0 q_1 (Garner, 128 bits) is x
+            // itself when y agrees with x modulo every other prime too, since then
+            // y = x mod Q and |y| < q_0 q_1 / 2 <= Q / 2. CKKS coefficients (scale
+            // times message) almost always fit.
+            if (count >= 2) {
+                const std::uint64_t r0 = residues[j];
+                const std::uint64_t r1 = residues[n + j];
+                const std::uint64_t q1 = moduli_[1];
+                const std::uint64_t t = core::mul_shoup(core::sub_mod(r1, second_.reduce(r0), q1),
+                                                        first_inverse_in_second_.value,
+                                                        first_inverse_in_second_.quotient, q1);
+                const core::uint128_t y = r0 + static_cast<core::uint128_t>(moduli_[0]) * t;
+                const bool negative = y > first_two_ / 2;
+                const core::uint128_t size = negative ? first_two_ - y : y;
+                bool agrees = true;
+                for (std::size_t i = 2; i < count && agrees; ++i) {
+                    const std::uint64_t r = reducers_[i].reduce(size);
+                    agrees = (negative ? core::neg_mod(r, moduli_[i]) : r) == residues[i * n + j];
+                }
+                if (agrees) {
+                    const double value = static_cast<double>(size);
+                    out[j] = (negative ? -value : value) * factor;
+                    continue;
+                }
+            }
             // y_i = r_i (Q/q_i)^-1 mod q_i, and the quotient estimate k = floor(sum y_i / q_i).
             double fraction = 0;
             for (std::size_t i = 0; i < count; ++i) {
@@ -243,6 +275,11 @@ class CrtComposer {
     std::vector<std::uint64_t> punctured_;
     std::vector<core::ShoupConstant> inverse_punctured_;
     std::vector<double> inverse_moduli_;
+    std::vector<core::Modulus> reducers_;
+    // The fast path's constants: q_1, q_0^-1 mod q_1, q_0 q_1.
+    core::Modulus second_;
+    core::ShoupConstant first_inverse_in_second_;
+    core::uint128_t first_two_ = 0;
 };
 
 }  // namespace cloak::inline v0::ring
