@@ -558,3 +558,35 @@ TEST_CASE("ring/threads/N=8192/L=8 kernels give identical results for 1 and 2 th
     omp_set_num_threads(omp_get_num_procs());
     REQUIRE(one == two);
 }
+
+TEST_CASE("ring/inner_product/N=2048 read through an automorphism equals the permuted inputs",
+          "[poly]") {
+    std::mt19937_64 rng(41);
+    const auto basis = make_basis(2048, 50, 1);
+    const cloak::ring::Automorphism sigma(2048, 25);
+    std::vector<Poly> a;
+    std::vector<Poly> b;
+    std::vector<Poly> permuted;
+    for (int k = 0; k < 3; ++k) {
+        a.push_back(random_poly(basis, Form::evaluation, rng));
+        b.push_back(random_poly(basis, Form::evaluation, rng));
+        permuted.push_back(sigma.apply(a.back()));
+    }
+    std::vector<const std::uint64_t*> a_limbs;
+    std::vector<const std::uint64_t*> b_limbs;
+    std::vector<const std::uint64_t*> permuted_limbs;
+    for (int k = 0; k < 3; ++k) {
+        a_limbs.push_back(a[k].limb(0).data());
+        b_limbs.push_back(b[k].limb(0).data());
+        permuted_limbs.push_back(permuted[k].limb(0).data());
+    }
+    std::vector<std::uint64_t> fused(2048);
+    std::vector<std::uint64_t> expected(2048);
+    cloak::ring::inner_product(a_limbs, b_limbs, fused, basis->modulus(0),
+                               sigma.evaluation_source());
+    cloak::ring::inner_product(permuted_limbs, b_limbs, expected, basis->modulus(0));
+    REQUIRE(fused == expected);
+    REQUIRE_THROWS_WITH(cloak::ring::inner_product(a_limbs, b_limbs, fused, basis->modulus(0),
+                                                   sigma.evaluation_source().first(10)),
+                        Catch::Contains("10 source indices"));
+}

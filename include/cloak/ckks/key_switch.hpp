@@ -66,17 +66,12 @@ inline std::pair<ring::Poly, ring::Poly> switch_key(const Context& context,
             "ckks::switch_key: the key has ", key.b.size(), " digits but level ", raised.level,
             " needs ", raised.digits.size(), "; the key was made for other parameters"));
     }
-    // Hoisted rotations permute the raised digits (evaluation form: a pure slot
-    // permutation) instead of raising the rotated polynomial again.
-    std::vector<ring::Poly> permuted;
+    // Hoisted rotations read the raised digits through the automorphism's slot
+    // permutation (evaluation form) inside the inner product, instead of raising
+    // the rotated polynomial again or materialising permuted digits.
     const std::vector<ring::Poly>* digits = &raised.digits;
-    if (sigma != nullptr) {
-        permuted.resize(raised.digits.size());
-        for (std::size_t d = 0; d < raised.digits.size(); ++d) {
-            sigma->apply(raised.digits[d], permuted[d]);
-        }
-        digits = &permuted;
-    }
+    const std::span<const std::uint32_t> source =
+        sigma != nullptr ? sigma->evaluation_source() : std::span<const std::uint32_t>();
     ring::Poly u0(data.qp, ring::Form::evaluation);
     ring::Poly u1(data.qp, ring::Form::evaluation);
     const std::size_t terms = digits->size();
@@ -93,8 +88,8 @@ inline std::pair<ring::Poly, ring::Poly> switch_key(const Context& context,
             a_limbs[d] = key.a[d].limb(key_limb).data();
         }
         const core::Modulus& modulus = data.qp->modulus(t);
-        ring::inner_product(digit_limbs, b_limbs, u0.limb(t), modulus);
-        ring::inner_product(digit_limbs, a_limbs, u1.limb(t), modulus);
+        ring::inner_product(digit_limbs, b_limbs, u0.limb(t), modulus, source);
+        ring::inner_product(digit_limbs, a_limbs, u1.limb(t), modulus, source);
     });
     data.mod_down->apply(u0);
     data.mod_down->apply(u1);

@@ -101,9 +101,12 @@ inline void add_scalar_limb(std::uint64_t* a, std::uint64_t c, std::size_t n,
 
 // out[j] = sum_k a_k[j] b_k[j] mod q, in blocks of coefficients so that the
 // 128-bit sums stay in registers or L1 and every input word is read once.
+// With `source` (N indices), a_k is read through it: out[j] = sum_k
+// a_k[source[j]] b_k[j] (an automorphism in evaluation form applied on the fly).
 inline void inner_product_limb(std::span<const std::uint64_t* const> a,
                                std::span<const std::uint64_t* const> b, std::uint64_t* out,
-                               std::size_t n, const core::Modulus q) noexcept {
+                               std::size_t n, const core::Modulus q,
+                               const std::uint32_t* source = nullptr) noexcept {
     constexpr std::size_t block = 64;
     const std::size_t terms = a.size();
     core::uint128_t sums[block];
@@ -113,11 +116,20 @@ inline void inner_product_limb(std::span<const std::uint64_t* const> a,
             sums[c] = 0;
         }
         for (std::size_t k = 0; k < terms; ++k) {
-            const std::uint64_t* x = a[k] + start;
             const std::uint64_t* y = b[k] + start;
-            for (std::size_t c = 0; c < count; ++c) {
-                assert(x[c] < q.value() && y[c] < q.value());
-                sums[c] += static_cast<core::uint128_t>(x[c]) * y[c];
+            if (source == nullptr) {
+                const std::uint64_t* x = a[k] + start;
+                for (std::size_t c = 0; c < count; ++c) {
+                    assert(x[c] < q.value() && y[c] < q.value());
+                    sums[c] += static_cast<core::uint128_t>(x[c]) * y[c];
+                }
+            } else {
+                const std::uint64_t* x = a[k];
+                const std::uint32_t* index = source + start;
+                for (std::size_t c = 0; c < count; ++c) {
+                    assert(x[index[c]] < q.value() && y[c] < q.value());
+                    sums[c] += static_cast<core::uint128_t>(x[index[c]]) * y[c];
+                }
             }
             // Reduce before the sums could pass 2^128; the reduced value (< 2^61)
             // plus 63 more products stays below it.
@@ -233,14 +245,25 @@ inline void reduce_lazy(std::span<const core::uint128_t> acc, std::span<std::uin
 /// out.size() words in [0, q): the inner product of key switching, with the
 /// 128-bit sums kept in registers (detail::inner_product_limb).
 /// @throws ShapeError when a and b hold different numbers of limbs.
+/// With a non-empty `source` (out.size() indices below out.size()), the a limbs
+/// are read through it: out[j] = sum_k a_k[source[j]] b_k[j] — the evaluation-form
+/// automorphism of hoisted rotations, applied without materialising it.
+/// @throws ShapeError when a and b hold different numbers of limbs, or source
+///         has the wrong size.
 inline void inner_product(std::span<const std::uint64_t* const> a,
                           std::span<const std::uint64_t* const> b, std::span<std::uint64_t> out,
-                          const core::Modulus& q) {
+                          const core::Modulus& q, std::span<const std::uint32_t> source = {}) {
     if (a.size() != b.size()) {
         throw ShapeError(cloak::detail::message("ring::inner_product: ", a.size(), " and ",
                                                 b.size(), " limbs; pass as many of each"));
     }
-    detail::inner_product_limb(a, b, out.data(), out.size(), q);
+    if (!source.empty() && source.size() != out.size()) {
+        throw ShapeError(cloak::detail::message("ring::inner_product: ", source.size(),
+                                                " source indices for ", out.size(),
+                                                " outputs; pass one per output or none"));
+    }
+    detail::inner_product_limb(a, b, out.data(), out.size(), q,
+                               source.empty() ? nullptr : source.data());
 }
 
 namespace detail {
