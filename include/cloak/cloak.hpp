@@ -9,6 +9,7 @@
 #include <cloak/ckks/key_switch.hpp>
 #include <cloak/ckks/keys.hpp>
 #include <cloak/ckks/parameters.hpp>
+#include <cloak/ckks/polynomial.hpp>
 #include <cloak/core/bits.hpp>
 #include <cloak/core/error.hpp>
 #include <cloak/core/modarith.hpp>
