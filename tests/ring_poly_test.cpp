@@ -590,3 +590,31 @@ TEST_CASE("ring/inner_product/N=2048 read through an automorphism equals the per
                                                    sigma.evaluation_source().first(10)),
                         Catch::Contains("10 source indices"));
 }
+
+TEST_CASE("ring/arith/N=1024 scalar multiply-accumulate from a longer basis", "[poly]") {
+    std::mt19937_64 rng(91);
+    const auto full = make_basis(1024, 50, 4);
+    const auto prefix = full->prefix(2);
+    const Poly a = random_poly(full, Form::evaluation, rng);
+    Poly acc = random_poly(prefix, Form::evaluation, rng);
+    const Poly before = acc;
+    const std::vector<std::uint64_t> scalars = {rng(), std::numeric_limits<std::uint64_t>::max()};
+    cloak::ring::multiply_scalar_accumulate(acc, a, scalars);
+    for (std::size_t i = 0; i < 2; ++i) {
+        const mpz_class q = big(full->modulus(i).value());
+        for (std::size_t j = 0; j < 1024; ++j) {
+            const mpz_class expected =
+                (big(before.limb(i)[j]) + big(a.limb(i)[j]) * big(scalars[i])) % q;
+            REQUIRE(acc.limb(i)[j] == expected.get_ui());
+        }
+    }
+    // The source must extend the accumulator: a shorter or unrelated one is refused.
+    Poly longer = random_poly(full, Form::evaluation, rng);
+    const Poly shorter = random_poly(prefix, Form::evaluation, rng);
+    const std::vector<std::uint64_t> four(4, 3);
+    REQUIRE_THROWS_WITH(cloak::ring::multiply_scalar_accumulate(longer, shorter, four),
+                        Catch::Contains("does not extend accumulator"));
+    const Poly coefficient = random_poly(full, Form::coefficient, rng);
+    REQUIRE_THROWS_AS(cloak::ring::multiply_scalar_accumulate(acc, coefficient, scalars),
+                      cloak::ShapeError);
+}

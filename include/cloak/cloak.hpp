@@ -10,6 +10,7 @@
 #include <cloak/ckks/keys.hpp>
 #include <cloak/ckks/parameters.hpp>
 #include <cloak/ckks/polynomial.hpp>
+#include <cloak/ckks/polynomial_evaluator.hpp>
 #include <cloak/core/bits.hpp>
 #include <cloak/core/error.hpp>
 #include <cloak/core/modarith.hpp>

@@ -23,9 +23,12 @@
 #include <cloak/ckks/encoder.hpp>
 #include <cloak/ckks/key_switch.hpp>
 #include <cloak/ckks/keys.hpp>
+#include <cloak/ckks/polynomial.hpp>
+#include <cloak/core/bits.hpp>
 #include <cloak/core/error.hpp>
 #include <cloak/ring/arith.hpp>
 #include <cloak/ring/automorphism.hpp>
+#include <cloak/ring/crt.hpp>
 
 namespace cloak::inline v0::ckks {
 
@@ -42,6 +45,17 @@ enum class ScaleMode {
     /// 2^(1.5 log_scale).
     automatic,
 };
+
+/// Options of Evaluator::evaluate.
+struct EvaluateOptions {
+    /// Scale of the result (default: the input ciphertext's scale). The result
+    /// lands on it exactly, whatever the scales of the intermediate powers.
+    std::optional<double> target_scale = std::nullopt;
+};
+
+namespace detail {
+class PolynomialEvaluation;
+}
 
 class Evaluator {
   public:
@@ -400,6 +414,28 @@ class Evaluator {
         return sum;
     }
 
+    // ---- polynomials ---------------------------------------------------------------
+
+    /// p(x) slot by slot (Bossuat et al. 2021, section 5: baby-step giant-step in the
+    /// Chebyshev basis with per-node scale management), defined in
+    /// ckks/polynomial_evaluator.hpp. Uses depth(p) levels: ceil(log2(degree + 1)),
+    /// plus one for a Chebyshev interval whose width is not 2 (the change of
+    /// variable t = (2x - a - b) / (b - a) is a constant product). A power-basis
+    /// polynomial is evaluated through its Chebyshev form on [-1, 1]; keep its
+    /// input in [-1, 1] or pass a Chebyshev series on the input's interval.
+    /// @throws InvalidArgumentError for degree 0, LevelError without enough levels,
+    ///         KeyMissingError without a relinearization key (degree >= 2).
+    [[nodiscard]] Ciphertext evaluate(const Polynomial& p, const Ciphertext& x,
+                                      const EvaluateOptions& options = {}) const;
+
+    /// Levels evaluate(p, x) consumes.
+    [[nodiscard]] static std::size_t depth(const Polynomial& p) noexcept {
+        const std::size_t product_depth = core::ceil_log2(p.degree() + 1);
+        const bool rescaled_variable =
+            p.basis() == PolynomialBasis::chebyshev && p.interval().b - p.interval().a != 2.0;
+        return product_depth + (rescaled_variable ? 1 : 0);
+    }
+
   private:
     // sigma(a) switched back to s. A single rotation permutes c1 first and
     // raises the permuted polynomial (l + 1 limbs to permute); hoisted rotations
@@ -435,6 +471,52 @@ class Evaluator {
         parts.push_back(std::move(u0));
         parts.push_back(std::move(u1));
         return Ciphertext(std::move(parts), a.scale(), a.slots());
+    }
+
+    // ---- exact-scale helpers for polynomial evaluation ------------------------------
+
+    friend class detail::PolynomialEvaluation;
+
+    // The prime that rescaling at `level` divides by.
+    double prime_at(std::size_t level) const {
+        return static_cast<double>(context_.level(level).q->values().back());
+    }
+
+    // An encryption of zero (all parts zero) at `level` with the given scale.
+    Ciphertext zero(std::size_t level, double scale, std::size_t slots) const {
+        std::vector<ring::Poly> parts;
+        parts.emplace_back(context_.level(level).q, ring::Form::evaluation);
+        parts.emplace_back(context_.level(level).q, ring::Form::evaluation);
+        return Ciphertext(std::move(parts), scale, slots);
+    }
+
+    // The residues of round(value) modulo the primes of `level`.
+    std::vector<std::uint64_t> residues(double value, std::size_t level) const {
+        const auto& moduli = context_.level(level).q->moduli();
+        std::vector<std::uint64_t> out(moduli.size());
+        const double values[1] = {value};
+        ring::round_to_residues(values, moduli, out);
+        return out;
+    }
+
+    // a += c in every slot, encoded at a's own scale (round(c * scale)).
+    void add_constant_inplace(Ciphertext& a, double c) const {
+        if (c == 0.0)
+            return;
+        ring::add_scalar_inplace(a[0], residues(c * a.scale(), a.level()));
+    }
+
+    // acc += c * b with c encoded at scale acc.scale() / b.scale(), so the term
+    // lands on acc's scale; b may sit at a higher level (its prefix is read).
+    void multiply_constant_accumulate(Ciphertext& acc, const Ciphertext& b, double c) const {
+        const std::vector<std::uint64_t> scalar =
+            residues(c * acc.scale() / b.scale(), acc.level());
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            if (i == acc.size()) {
+                acc.parts().emplace_back(context_.level(acc.level()).q, ring::Form::evaluation);
+            }
+            ring::multiply_scalar_accumulate(acc[i], b[i], scalar);
+        }
     }
 
     // ---- automatic mode -------------------------------------------------------------
@@ -564,3 +646,6 @@ class Evaluator {
 };
 
 }  // namespace cloak::inline v0::ckks
+
+// The definition of Evaluator::evaluate.
+#include <cloak/ckks/polynomial_evaluator.hpp>

@@ -44,8 +44,7 @@ class Polynomial {
 
     /// p(x) = sum c_i T_i((2x - a - b) / (b - a)). Trailing zeros are dropped.
     /// @throws InvalidArgumentError for a >= b, non-finite values or a bad list.
-    [[nodiscard]] static Polynomial chebyshev(std::vector<double> coefficients,
-                                              Interval interval) {
+    [[nodiscard]] static Polynomial chebyshev(std::vector<double> coefficients, Interval interval) {
         return Polynomial(PolynomialBasis::chebyshev, std::move(coefficients), interval);
     }
 
@@ -82,8 +81,8 @@ class Polynomial {
     }
 
     friend std::ostream& operator<<(std::ostream& os, const Polynomial& p) {
-        os << (p.basis_ == PolynomialBasis::power ? "power" : "chebyshev") << " polynomial of degree "
-           << p.degree();
+        os << (p.basis_ == PolynomialBasis::power ? "power" : "chebyshev")
+           << " polynomial of degree " << p.degree();
         if (p.basis_ == PolynomialBasis::chebyshev) {
             os << " on [" << p.interval_.a << ", " << p.interval_.b << "]";
         }
@@ -95,15 +94,15 @@ class Polynomial {
         : basis_(basis), coefficients_(std::move(coefficients)), interval_(interval) {
         if (!(std::isfinite(interval_.a) && std::isfinite(interval_.b) &&
               interval_.a < interval_.b)) {
-            throw InvalidArgumentError(detail::message(
+            throw InvalidArgumentError(cloak::detail::message(
                 "ckks::Polynomial: interval [", interval_.a, ", ", interval_.b,
                 "] is not a finite interval with a < b; pass {.a = lo, .b = hi} with lo < hi"));
         }
         for (std::size_t i = 0; i < coefficients_.size(); ++i) {
             if (!std::isfinite(coefficients_[i])) {
-                throw InvalidArgumentError(detail::message("ckks::Polynomial: coefficient ", i,
-                                                           " is ", coefficients_[i],
-                                                           "; every coefficient must be finite"));
+                throw InvalidArgumentError(
+                    cloak::detail::message("ckks::Polynomial: coefficient ", i, " is ",
+                                           coefficients_[i], "; every coefficient must be finite"));
             }
         }
         while (coefficients_.size() > 1 && coefficients_.back() == 0.0) {
@@ -114,7 +113,7 @@ class Polynomial {
                 "ckks::Polynomial: no coefficients; pass at least the constant term");
         }
         if (coefficients_.size() - 1 > max_polynomial_degree) {
-            throw InvalidArgumentError(detail::message(
+            throw InvalidArgumentError(cloak::detail::message(
                 "ckks::Polynomial: degree ", coefficients_.size() - 1, " exceeds the limit ",
                 max_polynomial_degree, "; split the function or lower the degree"));
         }
@@ -122,7 +121,8 @@ class Polynomial {
 
     [[nodiscard]] bool only_parity(std::size_t parity) const noexcept {
         for (std::size_t i = 1 - parity; i < coefficients_.size(); i += 2) {
-            if (coefficients_[i] != 0.0) return false;
+            if (coefficients_[i] != 0.0)
+                return false;
         }
         return true;
     }

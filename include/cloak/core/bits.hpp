@@ -17,6 +17,14 @@ constexpr int log2_floor(std::uint64_t x) noexcept {
     return std::bit_width(x) - 1;
 }
 
+/// ceil(log2(x)) for x > 0 (0 for x == 1).
+constexpr std::size_t ceil_log2(std::uint64_t x) noexcept {
+    return x <= 1 ? 0 : static_cast<std::size_t>(std::bit_width(x - 1));
+}
+
+static_assert(ceil_log2(1) == 0 && ceil_log2(2) == 1 && ceil_log2(3) == 2 && ceil_log2(8) == 3 &&
+              ceil_log2(9) == 4);
+
 /// Number of significant bits of x (0 for x == 0).
 constexpr int bit_count(std::uint64_t x) noexcept {
     return static_cast<int>(std::bit_width(x));

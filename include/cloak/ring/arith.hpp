@@ -90,6 +90,17 @@ inline void multiply_scalar_limb(const std::uint64_t* a, core::ShoupConstant w, 
     }
 }
 
+// acc + a * w, with the Shoup product in [0, q) and one conditional subtraction.
+inline void multiply_scalar_accumulate_limb(const std::uint64_t* a, core::ShoupConstant w,
+                                            std::uint64_t* acc, std::size_t n,
+                                            std::uint64_t q) noexcept {
+    for (std::size_t j = 0; j < n; ++j) {
+        assert(a[j] < q && acc[j] < q);
+        const std::uint64_t s = acc[j] + core::mul_shoup(a[j], w.value, w.quotient, q);
+        acc[j] = s >= q ? s - q : s;
+    }
+}
+
 inline void add_scalar_limb(std::uint64_t* a, std::uint64_t c, std::size_t n,
                             std::uint64_t q) noexcept {
     for (std::size_t j = 0; j < n; ++j) {
@@ -530,6 +541,32 @@ inline void multiply_scalar_inplace(Poly& a, std::span<const std::uint64_t> scal
     Poly out = a;
     multiply_scalar_inplace(out, scalars);
     return out;
+}
+
+/// acc += a * scalars[i] in limb i over acc's limbs; `a` may carry more limbs
+/// (a prefix of its basis is read, as when a ciphertext at a higher level is
+/// combined into one at a lower level). Scalars are any 64-bit words, reduced here.
+/// @throws ShapeError when the bases or forms differ on acc's limbs, or one
+///         scalar per limb of acc is missing.
+inline void multiply_scalar_accumulate(Poly& acc, const Poly& a,
+                                       std::span<const std::uint64_t> scalars) {
+    detail::check_not_empty(acc, "ring::multiply_scalar_accumulate");
+    detail::check_not_empty(a, "ring::multiply_scalar_accumulate");
+    detail::check_one_per_limb(scalars.size(), acc, "ring::multiply_scalar_accumulate");
+    if (a.limbs() < acc.limbs() || a.degree() != acc.degree() || a.form() != acc.form() ||
+        !a.basis().starts_with(acc.basis())) {
+        throw ShapeError(cloak::detail::message(
+            "ring::multiply_scalar_accumulate: source ", detail::describe(a),
+            " does not extend accumulator ", detail::describe(acc),
+            "; the source must hold the accumulator's primes first, in the same form"));
+    }
+    const std::size_t n = acc.degree();
+    core::parallel_for(acc.limbs(), n, [&](std::size_t i) {
+        const core::Modulus& q = acc.modulus(i);
+        const core::ShoupConstant w(q.reduce(scalars[i]), q.value());
+        detail::multiply_scalar_accumulate_limb(a.limb(i).data(), w, acc.limb(i).data(), n,
+                                                q.value());
+    });
 }
 
 /// a *= k for a signed integer k, any form.
