@@ -10,6 +10,7 @@
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/keys.hpp>
 #include <cloak/ckks/linear_transform.hpp>
+#include <cloak/ckks/matrix.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -33,6 +34,10 @@ std::vector<std::int64_t> linear_steps() {
     }
     const std::vector<std::size_t> tridiagonal{0, 1, 63};
     add(ckks::LinearTransform::rotations_for(64, tridiagonal));
+    for (std::size_t d : {4, 8}) {
+        add(ckks::MatrixEvaluator::rotations(d));
+    }
+    add(ckks::replicate_rotations(64));
     std::sort(steps.begin(), steps.end());
     steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
     return steps;
@@ -294,4 +299,167 @@ TEST_CASE("ckks/linear/errors name the shape, the step and the level", "[ckks][l
     const ckks::Context other(f.context.parameters());
     const ckks::Evaluator foreign(other);
     REQUIRE_THROWS_WITH(transform.apply(foreign, cx), Catch::Contains("another ckks::Context"));
+}
+
+namespace {
+
+// Row-major d x d helpers for the matrix tests.
+std::vector<double> matrix_product(const std::vector<double>& a, const std::vector<double>& b,
+                                   std::size_t d) {
+    std::vector<double> c(d * d);
+    for (std::size_t i = 0; i < d; ++i) {
+        for (std::size_t k = 0; k < d; ++k) {
+            for (std::size_t j = 0; j < d; ++j) {
+                c[i * d + j] += a[i * d + k] * b[k * d + j];
+            }
+        }
+    }
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("ckks/linear/matmul/logN=11 JKLS product of 4 x 4 and 8 x 8 matrices", "[ckks][linear]") {
+    Fixture& f = fixture();
+    for (std::size_t d : {4, 8}) {
+        const ckks::MatrixEvaluator matrices(f.context, d);
+        REQUIRE(matrices.slots() == d * d);
+        const auto a = random_vector(d * d, 300 + d);
+        const auto b = random_vector(d * d, 400 + d);
+        const ckks::Ciphertext ca = encrypt(a, d * d);
+        const ckks::Ciphertext cb = encrypt(b, d * d);
+        const ckks::Ciphertext c = matrices.multiply(f.evaluator, ca, cb);
+        REQUIRE(ca.level() - c.level() == ckks::MatrixEvaluator::multiply_levels);
+        const double bits = precision(c, matrix_product(a, b, d));
+        WARN("JKLS product d = " << d << ": " << bits << " bits");
+        REQUIRE(bits >= (d == 4 ? 27 : 25));  // measured d = 4: 29.8-31.2, d = 8: 28.1-29.0
+        // Operands at different levels meet at the lower one.
+        const ckks::Ciphertext lower = f.evaluator.drop_level_to(cb, ca.level() - 1);
+        const ckks::Ciphertext c2 = matrices.multiply(f.evaluator, ca, lower);
+        REQUIRE(c2.level() == lower.level() - ckks::MatrixEvaluator::multiply_levels);
+        REQUIRE(precision(c2, matrix_product(a, b, d)) >= 25);
+    }
+}
+
+TEST_CASE("ckks/linear/matrix/logN=11 sigma, tau, phi, psi permutations", "[ckks][linear]") {
+    Fixture& f = fixture();
+    constexpr std::size_t d = 8;
+    const ckks::MatrixEvaluator matrices(f.context, d);
+    const auto a = random_vector(d * d, 11);
+    const ckks::Ciphertext ca = encrypt(a, d * d);
+    std::vector<double> sigma(d * d), tau(d * d), phi3(d * d), psi5(d * d);
+    for (std::size_t i = 0; i < d; ++i) {
+        for (std::size_t j = 0; j < d; ++j) {
+            sigma[i * d + j] = a[i * d + (i + j) % d];
+            tau[i * d + j] = a[((i + j) % d) * d + j];
+            phi3[i * d + j] = a[i * d + (j + 3) % d];
+            psi5[i * d + j] = a[((i + 5) % d) * d + j];
+        }
+    }
+    REQUIRE(precision(matrices.sigma().apply(f.evaluator, ca), sigma) >= 25);
+    REQUIRE(precision(matrices.tau().apply(f.evaluator, ca), tau) >= 25);
+    REQUIRE(precision(matrices.phi(3).apply(f.evaluator, ca), phi3) >= 25);
+    REQUIRE(precision(matrices.psi(f.evaluator, ca, 5), psi5) >= 25);
+    REQUIRE(matrices.sigma().diagonals().size() == 2 * d - 1);
+    REQUIRE(matrices.tau().diagonals().size() == d);
+    REQUIRE(matrices.phi(3).diagonals().size() == 2);
+}
+
+TEST_CASE("ckks/linear/matrix/logN=11 transpose, row and column sums", "[ckks][linear]") {
+    Fixture& f = fixture();
+    constexpr std::size_t d = 8;
+    const ckks::MatrixEvaluator matrices(f.context, d);
+    const auto a = random_vector(d * d, 12);
+    const ckks::Ciphertext ca = encrypt(a, d * d);
+    std::vector<double> transposed(d * d), rows(d * d), columns(d * d);
+    for (std::size_t i = 0; i < d; ++i) {
+        for (std::size_t j = 0; j < d; ++j) {
+            transposed[i * d + j] = a[j * d + i];
+            for (std::size_t k = 0; k < d; ++k) {
+                rows[i * d + j] += a[i * d + k];
+                columns[i * d + j] += a[k * d + j];
+            }
+        }
+    }
+    const ckks::Ciphertext t = matrices.transpose(f.evaluator, ca);
+    REQUIRE(ca.level() - t.level() == ckks::MatrixEvaluator::transpose_levels);
+    const double transpose_bits = precision(t, transposed);
+    WARN("transpose d = 8: " << transpose_bits << " bits");
+    REQUIRE(transpose_bits >= 26);  // measured 29.5-30.7
+
+    // First-column layout: slot d i holds row i's sum, no level used.
+    const ckks::Ciphertext r = matrices.row_sums(f.evaluator, ca);
+    REQUIRE(r.level() == ca.level());
+    const std::vector<double> r_slots = decrypt(r);
+    std::vector<double> first_column(d), expected_first(d);
+    for (std::size_t i = 0; i < d; ++i) {
+        first_column[i] = r_slots[i * d];
+        expected_first[i] = rows[i * d];
+    }
+    const double row_bits = ckks::precision_bits(first_column, expected_first);
+    // Replicated layout: every slot of row i, one level.
+    const ckks::Ciphertext rr = matrices.row_sums(f.evaluator, ca, ckks::RowSumLayout::replicated);
+    REQUIRE(ca.level() - rr.level() ==
+            ckks::MatrixEvaluator::row_sums_levels(ckks::RowSumLayout::replicated));
+    const double replicated_bits = precision(rr, rows);
+    const ckks::Ciphertext c = matrices.column_sums(f.evaluator, ca);
+    REQUIRE(c.level() == ca.level());
+    const double column_bits = precision(c, columns);
+    WARN("row sums d = 8: " << row_bits << " bits (first column), " << replicated_bits
+                            << " bits (replicated); column sums: " << column_bits << " bits");
+    // Measured 28.7-30.1 (first column), 29.0-29.3 (replicated), 28.5-29.3 (columns).
+    REQUIRE(row_bits >= 25);
+    REQUIRE(replicated_bits >= 25);
+    REQUIRE(column_bits >= 25);
+}
+
+TEST_CASE("ckks/linear/replicate/logN=11 one slot over a window", "[ckks][linear]") {
+    Fixture& f = fixture();
+    constexpr std::size_t slots = 64;
+    const auto x = random_vector(slots, 13);
+    const ckks::Ciphertext cx = encrypt(x, slots);
+    for (const auto& [index, window] :
+         {std::pair<std::size_t, std::size_t>{5, 16}, {60, 8}, {17, 64}, {3, 1}}) {
+        const ckks::Ciphertext r = ckks::replicate(f.evaluator, cx, index, window);
+        REQUIRE(cx.level() - r.level() == ckks::replicate_levels);
+        REQUIRE(r.scale() == Approx(cx.scale()).epsilon(1e-15));
+        std::vector<double> expected(slots, 0.0);
+        for (std::size_t k = 0; k < window; ++k) {
+            expected[(index + k) % slots] = x[index];
+        }
+        const double bits = precision(r, expected);
+        WARN("replicate slot " << index << " over " << window << " slots: " << bits << " bits");
+        REQUIRE(bits >= 24);  // measured 26.8 (window 64) to 32.7 (window 1)
+    }
+}
+
+TEST_CASE("ckks/linear/matrix errors name the shape, the step and the level", "[ckks][linear]") {
+    Fixture& f = fixture();
+    REQUIRE_THROWS_AS(ckks::MatrixEvaluator(f.context, 6), InvalidArgumentError);
+    REQUIRE_THROWS_AS(ckks::MatrixEvaluator(f.context, 64), ShapeError);
+    REQUIRE_THROWS_WITH(ckks::MatrixEvaluator(f.context, 64),
+                        Catch::Contains("d^2 = 4096") && Catch::Contains("1024 slots"));
+    const ckks::MatrixEvaluator matrices(f.context, 4);
+    REQUIRE_THROWS_AS(matrices.phi(4), InvalidArgumentError);
+    const ckks::Ciphertext ca = encrypt(random_vector(16, 14), 16);
+    // Too few slots.
+    REQUIRE_THROWS_WITH(matrices.transpose(f.evaluator, encrypt(random_vector(8, 15), 8)),
+                        Catch::Contains("packs 8 slots") && Catch::Contains("d^2 = 16"));
+    // Too few levels for a product.
+    const ckks::Ciphertext low = f.evaluator.drop_level_to(ca, 2);
+    REQUIRE_THROWS_AS(matrices.multiply(f.evaluator, low, ca), LevelError);
+    REQUIRE_THROWS_WITH(matrices.multiply(f.evaluator, low, ca),
+                        Catch::Contains("level 2") && Catch::Contains("consumes 3"));
+    REQUIRE_THROWS_AS(ckks::replicate(f.evaluator, f.evaluator.drop_level_to(ca, 0), 1, 4),
+                      LevelError);
+    REQUIRE_THROWS_WITH(ckks::replicate(f.evaluator, ca, 16, 4), Catch::Contains("slot 16 of 16"));
+    REQUIRE_THROWS_WITH(ckks::replicate(f.evaluator, ca, 1, 32), Catch::Contains("window 32"));
+    // A missing key: the product names the step.
+    std::vector<std::int64_t> steps = ckks::MatrixEvaluator::multiply_rotations(4);
+    const std::int64_t missing = steps.back();
+    steps.pop_back();
+    const ckks::Evaluator partial(f.context, f.keygen.relin_key(), f.keygen.galois_keys(steps));
+    REQUIRE_THROWS_AS(matrices.multiply(partial, ca, ca), KeyMissingError);
+    REQUIRE_THROWS_WITH(matrices.multiply(partial, ca, ca),
+                        Catch::Contains("rotation by " + std::to_string(missing)));
 }
