@@ -595,3 +595,34 @@ TEST_CASE("ring/rescale/N=65536/L=24 and mod_down/Q=24/P=8 against GMP", "[basec
                 mod(round_div(full.compose(a, j), p_crt.product()), q_crt.product()));
     }
 }
+
+TEST_CASE("ring/base_conversion/N=1024/from=1 one source prime, both backends, exact",
+          "[baseconv]") {
+    std::mt19937_64 rng(23);
+    const std::size_t n = 1024;
+    // 60-bit source into 40- and 61-bit targets: q above and below p.
+    const auto source = make_basis(n, 60, 1);
+    const auto small = cloak::core::generate_ntt_primes(40, 2, 2 * n, source->values());
+    const auto large = cloak::core::generate_ntt_primes(61, 1, 2 * n, source->values());
+    const std::vector<std::uint64_t> target_primes = {small[0], large[0], small[1]};
+    const auto targets = RnsBasis::create(n, target_primes);
+    const std::uint64_t q = source->modulus(0).value();
+    Poly x = random_poly(source, Form::coefficient, rng);
+    const std::uint64_t edges[] = {0, 1, q / 2 - 1, q / 2, q / 2 + 1, q - 1};
+    for (std::size_t j = 0; j < std::size(edges); ++j)
+        x.limb(0)[j] = edges[j];
+    const cloak::ring::BaseConverter converter(source, targets);
+    for (const auto backend : {cloak::ring::Backend::scalar, cloak::ring::Backend::automatic}) {
+        const Poly plain = converter.convert(x, backend);
+        const Poly lifted = converter.convert_centered(x, backend);
+        for (std::size_t t = 0; t < targets->size(); ++t) {
+            const mpz_class p = big(targets->modulus(t).value());
+            for (std::size_t j = 0; j < n; ++j) {
+                INFO("coefficient " << j << " = " << x.limb(0)[j] << ", target " << t);
+                const mpz_class value = big(x.limb(0)[j]);
+                REQUIRE(big(plain.limb(t)[j]) == mod(value, p));
+                REQUIRE(big(lifted.limb(t)[j]) == mod(centered(value, big(q)), p));
+            }
+        }
+    }
+}

@@ -60,6 +60,32 @@ namespace detail {
 /// 52-bit integers (vpmadd52luq / vpmadd52huq).
 inline constexpr std::uint64_t ifma_operand_limit = std::uint64_t{1} << 52;
 
+/// One-prime source, eight words at a time: (x, or x - q when x > half) mod p.
+/// The quotient x / p is estimated in double; for x < 2^62 the estimate is off
+/// by at most one, which two masked corrections absorb. Returns the words done.
+__attribute__((target("avx512f,avx512dq"))) inline std::size_t avx512_convert_single(
+    const std::uint64_t* in, std::uint64_t* target, std::size_t n, std::uint64_t p,
+    std::uint64_t q_mod_p, std::uint64_t half) noexcept {
+    const __m512d inverse = _mm512_set1_pd(1.0 / static_cast<double>(p));
+    const __m512i vp = _mm512_set1_epi64(static_cast<long long>(p));
+    const __m512i vhalf = _mm512_set1_epi64(static_cast<long long>(half));
+    const __m512i vshift = _mm512_set1_epi64(static_cast<long long>(q_mod_p));
+    const __m512i zero = _mm512_setzero_si512();
+    std::size_t c = 0;
+    for (; c + 8 <= n; c += 8) {
+        const __m512i x = _mm512_loadu_si512(in + c);
+        const __m512i quotient = _mm512_cvttpd_epu64(_mm512_mul_pd(_mm512_cvtepu64_pd(x), inverse));
+        __m512i r = _mm512_sub_epi64(x, _mm512_mullo_epi64(quotient, vp));  // (-p, 2p)
+        r = _mm512_mask_add_epi64(r, _mm512_cmplt_epi64_mask(r, zero), r, vp);
+        r = _mm512_mask_sub_epi64(r, _mm512_cmpge_epu64_mask(r, vp), r, vp);
+        const __m512i shift = _mm512_maskz_mov_epi64(_mm512_cmpgt_epu64_mask(x, vhalf), vshift);
+        __m512i t = _mm512_sub_epi64(r, shift);
+        t = _mm512_mask_add_epi64(t, _mm512_cmplt_epu64_mask(r, shift), t, vp);
+        _mm512_storeu_si512(target + c, t);
+    }
+    return c;
+}
+
 #if defined(CLOAK_BASE_CONVERSION_IFMA)
 /// lo[c] + 2^52 hi[c] = sum_i y[i * stride + c] w[i] exactly, for c < size
 /// rounded down to a multiple of 8 (returned); y and w below 2^52. The low and
@@ -231,6 +257,18 @@ class BaseConverter {
             detail::resolve_backend(backend, sources_fit_ifma_, "ring::BaseConverter",
                                     "every source prime below 2^52") == Backend::avx512ifma;
         const std::size_t n = from_->degree();
+        if (from_->size() == 1) {
+            // One source prime (a key-switching digit of one prime, or one special
+            // prime): x itself, or x - q when centered and x > q / 2, reduced mod p_j.
+            // Exact, so the vector loop needs only AVX-512F/DQ (every IFMA CPU has them)
+            // and gives the scalar loop's words.
+            const bool vector = detail::resolve_backend(backend, true, "ring::BaseConverter", "") ==
+                                Backend::avx512ifma;
+            core::parallel_for(to_->size(), n, [&](std::size_t j) {
+                convert_single(in, out[j], j, centered, vector);
+            });
+            return;
+        }
         // Fixed chunks (not one per thread) keep the result independent of the
         // thread count; each chunk reuses one small buffer of scaled residues.
         constexpr std::size_t chunk = 1024;
@@ -269,6 +307,40 @@ class BaseConverter {
             pointers[j] = out.data() + j * n;
         }
         return pointers;
+    }
+
+    // Target j of a one-prime source: exact, so every backend agrees.
+    void convert_single(const std::uint64_t* in, std::uint64_t* target, std::size_t j,
+                        bool centered, bool vector) const noexcept {
+        const std::size_t n = from_->degree();
+        const std::uint64_t q = from_->modulus(0).value();
+        const core::Modulus p = to_->modulus(j);  // a copy: stores cannot alias it
+        const std::uint64_t q_mod_p = p.reduce(q);
+        const std::uint64_t half = centered ? q / 2 : q;  // x > half wraps to x - q
+        std::size_t done = 0;
+#if defined(CLOAK_BASE_CONVERSION_IFMA)
+        if (vector) {
+            done = detail::avx512_convert_single(in, target, n, p.value(), q_mod_p, half);
+        }
+#else
+        (void)vector;
+#endif
+        in += done;
+        target += done;
+        const std::size_t rest = n - done;
+        if (q <= p.value()) {
+            for (std::size_t c = 0; c < rest; ++c) {
+                const std::uint64_t x = in[c];
+                target[c] = x > half ? x + (p.value() - q) : x;
+            }
+            return;
+        }
+        for (std::size_t c = 0; c < rest; ++c) {
+            const std::uint64_t x = in[c];
+            const std::uint64_t r = p.reduce(x);
+            const std::uint64_t shift = x > half ? q_mod_p : 0;
+            target[c] = r >= shift ? r - shift : r + p.value() - shift;
+        }
     }
 
     // Coefficients [start, start + count) of every output limb.
