@@ -9,7 +9,7 @@
 // and the same at n = 64 and d = 16, cheap enough for a quick run.
 // with the ciphertexts at the top level. The counter `bits` is the precision of
 // the result (-log2 of the max error against the plaintext product).
-// Memory: the matrix product needs about 210 Galois keys (2.6 MB each at
+// Memory: the matrix product needs 189 Galois keys (2.6 MB each at
 // N = 2^13); the 256 x 256 product 30 keys and 256 encoded diagonals (N = 2^15:
 // 110 MB per key, 5 MB per diagonal).
 #include <benchmark/benchmark.h>
