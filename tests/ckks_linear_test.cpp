@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -57,7 +58,8 @@ struct Fixture {
     ckks::Encryptor encryptor{context, public_key};
     ckks::Decryptor decryptor{context, keygen.secret_key()};
     std::vector<std::int64_t> steps = linear_steps();
-    ckks::Evaluator evaluator{context, keygen.relin_key(), keygen.galois_keys(steps)};
+    ckks::GaloisKeys galois_keys = keygen.galois_keys(steps);
+    ckks::Evaluator evaluator{context, keygen.relin_key(), galois_keys};
 };
 
 Fixture& fixture() {
@@ -462,4 +464,49 @@ TEST_CASE("ckks/linear/matrix errors name the shape, the step and the level", "[
     REQUIRE_THROWS_AS(matrices.multiply(partial, ca, ca), KeyMissingError);
     REQUIRE_THROWS_WITH(matrices.multiply(partial, ca, ca),
                         Catch::Contains("rotation by " + std::to_string(missing)));
+}
+
+TEST_CASE("ckks/linear/logN=11 automatic scale mode and concurrent lazy encoding",
+          "[ckks][linear]") {
+    Fixture& f = fixture();
+    const ckks::Evaluator automatic(f.context, f.keygen.relin_key(), f.galois_keys,
+                                    ckks::ScaleMode::automatic);
+    constexpr std::size_t d = 4;
+    constexpr std::size_t n = d * d;
+    const auto m = random_vector(n * n, 15);
+    const auto x = random_vector(n, 16);
+    const auto y = random_vector(n, 17);
+    std::vector<double> xy(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        xy[i] = x[i] * y[i];
+    }
+    const ckks::Ciphertext cx = encrypt(x, n);
+    const ckks::Ciphertext cy = encrypt(y, n);
+    // A product awaiting its rescale is rescaled first, then transformed.
+    const ckks::Ciphertext product = automatic.multiply(cx, cy);
+    const auto transform = ckks::LinearTransform::from_dense(f.context, n, m);
+    const ckks::Ciphertext z = transform.apply(automatic, product);
+    REQUIRE(z.level() == cx.level() - 2);
+    REQUIRE(precision(z, multiply(m, n, n, xy)) >= 24);
+    // The matrix product in automatic mode lands at the same level as in manual mode.
+    const ckks::MatrixEvaluator matrices(f.context, d);
+    const ckks::Ciphertext c = matrices.multiply(automatic, cx, cy);
+    REQUIRE(c.level() == cx.level() - ckks::MatrixEvaluator::multiply_levels);
+    REQUIRE(precision(c, matrix_product(x, y, d)) >= 24);
+
+    // Threads applying one transform encode its diagonals once and agree.
+    const auto shared = ckks::LinearTransform::from_dense(f.context, n, m);
+    std::vector<ckks::Ciphertext> results(4);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < results.size(); ++t) {
+        threads.emplace_back([&, t] { results[t] = shared.apply(f.evaluator, cx); });
+    }
+    for (std::thread& thread : threads) {
+        thread.join();
+    }
+    for (const ckks::Ciphertext& r : results) {
+        REQUIRE(r[0] == results[0][0]);
+        REQUIRE(r[1] == results[0][1]);
+    }
+    REQUIRE(precision(results[0], multiply(m, n, n, x)) >= 25);
 }
