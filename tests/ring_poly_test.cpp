@@ -618,3 +618,66 @@ TEST_CASE("ring/arith/N=1024 scalar multiply-accumulate from a longer basis", "[
     REQUIRE_THROWS_AS(cloak::ring::multiply_scalar_accumulate(acc, coefficient, scalars),
                       cloak::ShapeError);
 }
+
+TEST_CASE("ring/arith/N=1024 paired inner products equal two single ones, with and without a source",
+          "[poly]") {
+    std::mt19937_64 rng(92);
+    const auto basis = make_basis(1024, 60, 1);
+    const std::size_t terms = 70;  // past the lazy-reduction bound of 63 terms
+    std::vector<Poly> a, b0, b1;
+    for (std::size_t k = 0; k < terms; ++k) {
+        a.push_back(random_poly(basis, Form::evaluation, rng));
+        b0.push_back(random_poly(basis, Form::evaluation, rng));
+        b1.push_back(random_poly(basis, Form::evaluation, rng));
+    }
+    std::vector<const std::uint64_t*> pa, p0, p1;
+    for (std::size_t k = 0; k < terms; ++k) {
+        pa.push_back(a[k].limb(0).data());
+        p0.push_back(b0[k].limb(0).data());
+        p1.push_back(b1[k].limb(0).data());
+    }
+    const cloak::ring::Automorphism sigma(1024, 5);
+    const cloak::core::Modulus& q = basis->modulus(0);
+    for (const bool permuted : {false, true}) {
+        const std::span<const std::uint32_t> source =
+            permuted ? sigma.evaluation_source() : std::span<const std::uint32_t>();
+        std::vector<std::uint64_t> out0(1024), out1(1024);
+        cloak::ring::inner_product_pair(pa, p0, p1, out0, out1, q, source);
+        for (std::size_t j = 0; j < 1024; ++j) {
+            const std::size_t from = permuted ? source[j] : j;
+            mpz_class s0 = 0, s1 = 0;
+            for (std::size_t k = 0; k < terms; ++k) {
+                s0 += big(a[k].limb(0)[from]) * big(b0[k].limb(0)[j]);
+                s1 += big(a[k].limb(0)[from]) * big(b1[k].limb(0)[j]);
+            }
+            REQUIRE(out0[j] == mpz_class(s0 % big(q.value())).get_ui());
+            REQUIRE(out1[j] == mpz_class(s1 % big(q.value())).get_ui());
+        }
+    }
+    std::vector<std::uint64_t> small(512), out(1024);
+    REQUIRE_THROWS_AS(cloak::ring::inner_product_pair(pa, p0, p1, small, out, q),
+                      cloak::ShapeError);
+}
+
+TEST_CASE("ring/poly/buffer cache reuses large buffers of one size within its limit", "[poly]") {
+    using cloak::ring::detail::BufferCache;
+    if (cloak::ring::detail::buffer_cache_limit() == 0) {
+        SUCCEED("buffer cache disabled in this build (sanitizers) or by CLOAK_BUFFER_CACHE_MB=0");
+        return;
+    }
+    const auto basis = make_basis(1 << 14, 50, 3);  // 384 KiB: above the 64 KiB threshold
+    const std::uint64_t* first = nullptr;
+    {
+        Poly p(basis, Form::evaluation);
+        first = p.data().data();
+    }
+    Poly again(basis, Form::evaluation);
+    REQUIRE(again.data().data() == first);  // the freed buffer came back
+    for (std::uint64_t word : again.data()) REQUIRE(word == 0);  // and was zeroed
+    // A block larger than the whole limit is never kept.
+    BufferCache* cache = BufferCache::current();
+    REQUIRE(cache != nullptr);
+    const std::size_t too_big = cloak::ring::detail::buffer_cache_limit() + 64;
+    REQUIRE_FALSE(cache->give(nullptr, too_big));
+    REQUIRE(cache->take(12345) == nullptr);
+}

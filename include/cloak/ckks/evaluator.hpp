@@ -73,8 +73,21 @@ class Evaluator {
           relin_key_(std::move(relin_key)),
           galois_keys_(std::move(galois_keys)),
           mode_(mode) {
-        // The slot permutation of every key's automorphism, built once.
-        for (const auto& [element, key] : galois_keys_.keys) {
+        // Every key is kept in "hoisting form", sigma^-1 applied to it once here, so
+        // that rotations permute their two outputs instead of every raised digit
+        // (see apply_galois); and the slot permutation of sigma, built once.
+        const std::uint64_t two_n = 2 * static_cast<std::uint64_t>(context_.degree());
+        for (auto& [element, key] : galois_keys_.keys) {
+            std::uint64_t inverse = 1;  // element^(N - 1) = element^-1 in (Z / 2N)^*
+            for (std::size_t i = 0; i + 1 < context_.degree(); ++i) {
+                inverse = inverse * element % two_n;
+            }
+            const ring::Automorphism undo(context_.degree(), inverse);
+            for (std::vector<ring::Poly>* half : {&key.b, &key.a}) {
+                for (ring::Poly& poly : *half) {
+                    poly = undo.apply(poly);
+                }
+            }
             automorphisms_.emplace(element, ring::Automorphism(context_.degree(), element));
         }
     }
@@ -437,9 +450,11 @@ class Evaluator {
     }
 
   private:
-    // sigma(a) switched back to s. A single rotation permutes c1 first and
-    // raises the permuted polynomial (l + 1 limbs to permute); hoisted rotations
-    // pass the digits of c1 raised once, and permute those instead.
+    // sigma(a) switched back to s. With the key K in hoisting form K' = sigma^-1(K):
+    // sum_d sigma(d_d) K_d = sigma(sum_d d_d K'_d), and ModDown commutes with sigma,
+    // so the result is sigma(c0 + ModDown(sum_d d_d(c1) K'_d)): the digits of c1
+    // itself (raised here, or once for many steps by rotate_hoisted) and two
+    // permutations at the end, whatever the number of digits.
     Ciphertext apply_galois(const Ciphertext& a, std::uint64_t element,
                             std::optional<std::int64_t> step, const RaisedDigits* hoisted) const {
         const auto found = galois_keys_.keys.find(element);
@@ -455,21 +470,13 @@ class Evaluator {
                 "/*conjugate=*/true)");
         }
         const ring::Automorphism& sigma = automorphisms_.at(element);
-        std::pair<ring::Poly, ring::Poly> switched;
-        if (hoisted != nullptr) {
-            switched = switch_key(context_, *hoisted, found->second, &sigma);
-        } else {
-            ring::Poly c1;
-            sigma.apply(a[1], c1);
-            switched = switch_key(context_, raise_digits(context_, c1), found->second);
-        }
-        auto& [u0, u1] = switched;
-        ring::Poly c0;
-        sigma.apply(a[0], c0);
-        ring::add_inplace(u0, c0);
-        std::vector<ring::Poly> parts;
-        parts.push_back(std::move(u0));
-        parts.push_back(std::move(u1));
+        auto [u0, u1] = hoisted != nullptr
+                            ? switch_key(context_, *hoisted, found->second)
+                            : switch_key(context_, raise_digits(context_, a[1]), found->second);
+        ring::add_inplace(u0, a[0]);
+        std::vector<ring::Poly> parts(2);
+        sigma.apply(u0, parts[0]);
+        sigma.apply(u1, parts[1]);
         return Ciphertext(std::move(parts), a.scale(), a.slots());
     }
 

@@ -88,8 +88,8 @@ inline std::pair<ring::Poly, ring::Poly> switch_key(const Context& context,
             a_limbs[d] = key.a[d].limb(key_limb).data();
         }
         const core::Modulus& modulus = data.qp->modulus(t);
-        ring::inner_product(digit_limbs, b_limbs, u0.limb(t), modulus, source);
-        ring::inner_product(digit_limbs, a_limbs, u1.limb(t), modulus, source);
+        ring::inner_product_pair(digit_limbs, b_limbs, a_limbs, u0.limb(t), u1.limb(t), modulus,
+                                 source);
     });
     data.mod_down->apply(u0);
     data.mod_down->apply(u1);

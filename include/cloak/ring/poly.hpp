@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <new>
 #include <span>
@@ -37,6 +38,107 @@ constexpr std::string_view form_name(Form form) noexcept {
 
 namespace detail {
 
+inline constexpr std::align_val_t buffer_alignment{64};
+
+/// Buffers of at least this size go through the per-thread buffer cache.
+inline constexpr std::size_t cached_buffer_min_bytes = std::size_t{64} << 10;
+
+/// Bytes each thread may keep cached: CLOAK_BUFFER_CACHE_MB (default 256, 0
+/// disables the cache), read once. Sanitizer builds never cache, so that a
+/// use after free still reaches the sanitizer.
+inline std::size_t buffer_cache_limit() noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+    return 0;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+    return 0;
+#endif
+#endif
+    static const std::size_t limit = [] {
+        const char* text = std::getenv("CLOAK_BUFFER_CACHE_MB");
+        if (text == nullptr || *text == '\0')
+            return std::size_t{256} << 20;
+        char* end = nullptr;
+        const unsigned long long megabytes = std::strtoull(text, &end, 10);
+        return *end == '\0' ? static_cast<std::size_t>(megabytes) << 20 : std::size_t{256} << 20;
+    }();
+    return limit;
+}
+
+/// Large polynomial buffers freed by this thread, kept for the next allocation of
+/// the same size. Homomorphic operations allocate and free buffers of a few
+/// sizes (N words per limb) over and over; returning them to the system and
+/// faulting fresh pages back in cost 20 to 25 percent of a key switch at
+/// N = 2^14. Per thread, so no lock; bounded by buffer_cache_limit().
+class BufferCache {
+  public:
+    BufferCache() = default;
+    BufferCache(const BufferCache&) = delete;
+    BufferCache& operator=(const BufferCache&) = delete;
+    ~BufferCache() {
+        for (const Block& block : blocks_)
+            ::operator delete(block.pointer, buffer_alignment);
+        state() = destroyed;
+    }
+
+    /// A cached block of exactly `bytes`, or nullptr.
+    void* take(std::size_t bytes) noexcept {
+        for (std::size_t i = blocks_.size(); i-- > 0;) {
+            if (blocks_[i].bytes == bytes) {
+                void* pointer = blocks_[i].pointer;
+                blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(i));
+                cached_ -= bytes;
+                return pointer;
+            }
+        }
+        return nullptr;
+    }
+
+    /// Keeps the block (evicting the oldest ones to stay in the limit); false
+    /// when it does not fit at all and the caller must free it.
+    bool give(void* pointer, std::size_t bytes) noexcept {
+        const std::size_t limit = buffer_cache_limit();
+        if (bytes > limit)
+            return false;
+        while (cached_ + bytes > limit) {
+            ::operator delete(blocks_.front().pointer, buffer_alignment);
+            cached_ -= blocks_.front().bytes;
+            blocks_.erase(blocks_.begin());
+        }
+        try {
+            blocks_.push_back({pointer, bytes});
+        } catch (...) {
+            return false;
+        }
+        cached_ += bytes;
+        return true;
+    }
+
+    /// This thread's cache, or nullptr once it is destroyed (thread exit: Polys in
+    /// static storage may be freed after it).
+    static BufferCache* current() noexcept {
+        if (state() == destroyed)
+            return nullptr;
+        thread_local BufferCache cache;
+        return &cache;
+    }
+
+  private:
+    struct Block {
+        void* pointer;
+        std::size_t bytes;
+    };
+    static constexpr unsigned char destroyed = 1;
+    // Trivially destructible, so still readable after the cache is gone.
+    static unsigned char& state() noexcept {
+        thread_local unsigned char value = 0;
+        return value;
+    }
+
+    std::vector<Block> blocks_;
+    std::size_t cached_ = 0;
+};
+
 /// Allocator of 64-byte-aligned storage: one cache line, and the width of an
 /// AVX-512 register, so vector kernels never split a load. Elements are left
 /// uninitialized by resize() (default-initialization): kernels that write every
@@ -44,16 +146,32 @@ namespace detail {
 template <typename T>
 struct AlignedAllocator {
     using value_type = T;
-    static constexpr std::align_val_t alignment{64};
+    static constexpr std::align_val_t alignment = buffer_alignment;
 
     AlignedAllocator() noexcept = default;
     template <typename U>
     explicit AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
 
     [[nodiscard]] T* allocate(std::size_t count) {
-        return static_cast<T*>(::operator new(count * sizeof(T), alignment));
+        const std::size_t bytes = count * sizeof(T);
+        if (bytes >= cached_buffer_min_bytes && buffer_cache_limit() > 0) {
+            if (BufferCache* cache = BufferCache::current()) {
+                if (void* pointer = cache->take(bytes))
+                    return static_cast<T*>(pointer);
+            }
+        }
+        return static_cast<T*>(::operator new(bytes, alignment));
     }
-    void deallocate(T* pointer, std::size_t) noexcept { ::operator delete(pointer, alignment); }
+    void deallocate(T* pointer, std::size_t count) noexcept {
+        const std::size_t bytes = count * sizeof(T);
+        if (bytes >= cached_buffer_min_bytes && buffer_cache_limit() > 0) {
+            if (BufferCache* cache = BufferCache::current()) {
+                if (cache->give(pointer, bytes))
+                    return;
+            }
+        }
+        ::operator delete(pointer, alignment);
+    }
 
     /// Default-initialization for resize(n); value construction otherwise.
     template <typename U>
