@@ -619,8 +619,9 @@ TEST_CASE("ring/arith/N=1024 scalar multiply-accumulate from a longer basis", "[
                       cloak::ShapeError);
 }
 
-TEST_CASE("ring/arith/N=1024 paired inner products equal two single ones, with and without a source",
-          "[poly]") {
+TEST_CASE(
+    "ring/arith/N=1024 paired inner products equal two single ones, with and without a source",
+    "[poly]") {
     std::mt19937_64 rng(92);
     const auto basis = make_basis(1024, 60, 1);
     const std::size_t terms = 70;  // past the lazy-reduction bound of 63 terms
@@ -673,7 +674,8 @@ TEST_CASE("ring/poly/buffer cache reuses large buffers of one size within its li
     }
     Poly again(basis, Form::evaluation);
     REQUIRE(again.data().data() == first);  // the freed buffer came back
-    for (std::uint64_t word : again.data()) REQUIRE(word == 0);  // and was zeroed
+    for (std::uint64_t word : again.data())
+        REQUIRE(word == 0);  // and was zeroed
     // A block larger than the whole limit is never kept.
     BufferCache* cache = BufferCache::current();
     REQUIRE(cache != nullptr);
