@@ -43,7 +43,7 @@ inline constexpr std::align_val_t buffer_alignment{64};
 /// Buffers of at least this size go through the per-thread buffer cache.
 inline constexpr std::size_t cached_buffer_min_bytes = std::size_t{64} << 10;
 
-/// Bytes each thread may keep cached: CLOAK_BUFFER_CACHE_MB (default 256, 0
+/// Bytes each thread may keep cached: CLOAK_BUFFER_CACHE_MB (default 1024, 0
 /// disables the cache), read once. Sanitizer builds never cache, so that a
 /// use after free still reaches the sanitizer.
 inline std::size_t buffer_cache_limit() noexcept {
@@ -57,10 +57,10 @@ inline std::size_t buffer_cache_limit() noexcept {
     static const std::size_t limit = [] {
         const char* text = std::getenv("CLOAK_BUFFER_CACHE_MB");
         if (text == nullptr || *text == '\0')
-            return std::size_t{256} << 20;
+            return std::size_t{1024} << 20;
         char* end = nullptr;
         const unsigned long long megabytes = std::strtoull(text, &end, 10);
-        return *end == '\0' ? static_cast<std::size_t>(megabytes) << 20 : std::size_t{256} << 20;
+        return *end == '\0' ? static_cast<std::size_t>(megabytes) << 20 : std::size_t{1024} << 20;
     }();
     return limit;
 }
