@@ -104,6 +104,16 @@ TEST_CASE("ckks/encrypt/logN=14 public and secret key encryptions decrypt", "[ck
                                                    << secret_bits << " bits");
     REQUIRE(public_bits >= 25);
     REQUIRE(secret_bits >= 25);
+
+    // A secret-key encryption's c1 regenerates from its seed; a public-key one has none.
+    const ckks::Ciphertext seeded = f.secret_encryptor.encrypt(p);
+    REQUIRE(seeded.public_seed().has_value());
+    REQUIRE_FALSE(f.encryptor.encrypt(p).public_seed().has_value());
+    const ring::Poly regenerated =
+        ckks::KeyGenerator::uniform_poly(seeded[1].basis_ptr(), *seeded.public_seed(), 0);
+    REQUIRE(std::equal(regenerated.data().begin(), regenerated.data().end(),
+                       seeded[1].data().begin()));
+    REQUIRE(f.secret_encryptor.encrypt(p).public_seed() != seeded.public_seed());
 }
 
 TEST_CASE("ckks/multiply/logN=14 multiply, relinearize, rescale and a chain of 6", "[ckks]") {

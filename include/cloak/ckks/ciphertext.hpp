@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include <cloak/core/error.hpp>
+#include <cloak/core/random.hpp>
 #include <cloak/ring/poly.hpp>
 
 namespace cloak::inline v0::ckks {
@@ -57,10 +59,18 @@ class Ciphertext {
     [[nodiscard]] std::size_t slots() const noexcept { return slots_; }
     [[nodiscard]] bool empty() const noexcept { return parts_.empty(); }
 
+    /// The seed c1 was expanded from (stream 0 of KeyGenerator::uniform_poly over
+    /// c1's primes), set by secret-key encryption so that a serialized form can
+    /// store 32 bytes instead of c1. Only a hint: operations that change c1 do
+    /// not clear it, so a serializer must regenerate c1 from it and compare.
+    [[nodiscard]] const std::optional<core::Seed>& public_seed() const noexcept { return seed_; }
+    void set_public_seed(std::optional<core::Seed> seed) noexcept { seed_ = seed; }
+
   private:
     std::vector<ring::Poly> parts_;
     double scale_ = 0;
     std::size_t slots_ = 0;
+    std::optional<core::Seed> seed_;
 };
 
 }  // namespace cloak::inline v0::ckks

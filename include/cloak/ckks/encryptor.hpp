@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -39,6 +40,7 @@ class Encryptor {
         const std::size_t level = context_.level_of(plaintext.poly(), "ckks::Encryptor::encrypt");
         const auto& basis = context_.level(level).q;
         std::vector<ring::Poly> parts;
+        std::optional<core::Seed> seed;
         if (const auto* pk = std::get_if<PublicKey>(&key_)) {
             // Over Q_l ∪ P, then divided by P: the error v e + e0 + e1 s shrinks to
             // the rounding of the division.
@@ -61,7 +63,8 @@ class Encryptor {
             parts.push_back(std::move(c1));
         } else {
             const SecretKey& sk = std::get<SecretKey>(key_);
-            ring::Poly a = KeyGenerator::uniform_poly(basis, core::random_seed(), 0);
+            seed = core::random_seed();
+            ring::Poly a = KeyGenerator::uniform_poly(basis, *seed, 0);
             ring::Poly s = sk.poly();
             s.truncate(basis);
             ring::Poly c0 = KeyGenerator::error_poly(basis);
@@ -71,7 +74,9 @@ class Encryptor {
             parts.push_back(std::move(c0));
             parts.push_back(std::move(a));
         }
-        return Ciphertext(std::move(parts), plaintext.scale(), plaintext.slots());
+        Ciphertext result(std::move(parts), plaintext.scale(), plaintext.slots());
+        result.set_public_seed(seed);
+        return result;
     }
 
   private:

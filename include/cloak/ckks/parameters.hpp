@@ -113,8 +113,8 @@ class Parameters {
                              .log_p = {55, 55, 55},
                              .log_scale = 40});
         }
-        throw ParameterError(
-            detail::message("ckks::Parameters::preset: unknown preset ", static_cast<int>(preset)));
+        throw ParameterError(cloak::detail::message("ckks::Parameters::preset: unknown preset ",
+                                                    static_cast<int>(preset)));
     }
 
     [[nodiscard]] int log_n() const noexcept { return literal_.log_n; }
@@ -199,10 +199,10 @@ class Parameters {
     static void check_prime_sizes(const std::vector<int>& sizes, const char* name) {
         for (std::size_t i = 0; i < sizes.size(); ++i) {
             if (sizes[i] < core::min_prime_bits || sizes[i] > core::max_prime_bits) {
-                throw ParameterError(
-                    detail::message("ckks::Parameters: ", name, "[", i, "] = ", sizes[i],
-                                    " bits is outside [", core::min_prime_bits, ", ",
-                                    core::max_prime_bits, "]; choose prime sizes in that range"));
+                throw ParameterError(cloak::detail::message(
+                    "ckks::Parameters: ", name, "[", i, "] = ", sizes[i], " bits is outside [",
+                    core::min_prime_bits, ", ", core::max_prime_bits,
+                    "]; choose prime sizes in that range"));
             }
         }
     }
@@ -210,8 +210,8 @@ class Parameters {
     void validate_and_build() {
         const ParametersLiteral& lit = literal_;
         if (lit.log_n < 10 || lit.log_n > 17) {
-            throw ParameterError(detail::message("ckks::Parameters: log_n = ", lit.log_n,
-                                                 " is outside [10, 17] (N = 2^10 to 2^17)"));
+            throw ParameterError(cloak::detail::message("ckks::Parameters: log_n = ", lit.log_n,
+                                                        " is outside [10, 17] (N = 2^10 to 2^17)"));
         }
         if (lit.log_q.empty()) {
             throw ParameterError(
@@ -225,34 +225,34 @@ class Parameters {
         check_prime_sizes(lit.log_q, "log_q");
         check_prime_sizes(lit.log_p, "log_p");
         if (!(lit.log_scale >= 10 && lit.log_scale <= 60)) {
-            throw ParameterError(detail::message("ckks::Parameters: log_scale = ", lit.log_scale,
-                                                 " is outside [10, 60]"));
+            throw ParameterError(cloak::detail::message(
+                "ckks::Parameters: log_scale = ", lit.log_scale, " is outside [10, 60]"));
         }
         if (lit.log_scale >= lit.log_q[0]) {
-            throw ParameterError(detail::message(
+            throw ParameterError(cloak::detail::message(
                 "ckks::Parameters: log_scale = ", lit.log_scale, " is not below log_q[0] = ",
                 lit.log_q[0], "; q0 must exceed the scale to leave room for the message"));
         }
         const std::size_t q_count = lit.log_q.size();
         dnum_ = lit.dnum.value_or((q_count + lit.log_p.size() - 1) / lit.log_p.size());
         if (dnum_ < 1 || dnum_ > q_count) {
-            throw ParameterError(detail::message("ckks::Parameters: dnum = ", dnum_,
-                                                 " is outside [1, ", q_count,
-                                                 "] (the number of q primes)"));
+            throw ParameterError(cloak::detail::message("ckks::Parameters: dnum = ", dnum_,
+                                                        " is outside [1, ", q_count,
+                                                        "] (the number of q primes)"));
         }
         const std::size_t n = degree();
         if (secret_distribution() == SecretDistribution::sparse_ternary) {
             const std::size_t h = hamming_weight();
             if (h < 1 || h > n) {
-                throw ParameterError(detail::message("ckks::Parameters: hamming_weight = ", h,
-                                                     " is outside [1, N = ", n, "]"));
+                throw ParameterError(cloak::detail::message(
+                    "ckks::Parameters: hamming_weight = ", h, " is outside [1, N = ", n, "]"));
             }
             if (h < min_secure_hamming_weight && security() == rlwe::Security::classical128) {
                 throw SecurityError(
-                    detail::message("ckks::Parameters: a sparse secret of Hamming weight ", h,
-                                    " is below ", min_secure_hamming_weight,
-                                    "; raise hamming_weight or opt in with .security = "
-                                    "rlwe::Security::insecure_for_testing_only"));
+                    cloak::detail::message("ckks::Parameters: a sparse secret of Hamming weight ",
+                                           h, " is below ", min_secure_hamming_weight,
+                                           "; raise hamming_weight or opt in with .security = "
+                                           "rlwe::Security::insecure_for_testing_only"));
             }
         }
 
@@ -269,9 +269,9 @@ class Parameters {
                 try {
                     by_size[bits] = core::generate_ntt_primes(bits, count, two_n, chosen);
                 } catch (const InvalidArgumentError& error) {
-                    throw ParameterError(detail::message("ckks::Parameters: cannot find ", count,
-                                                         " primes of ", bits, " bits for N = 2^",
-                                                         lit.log_n, ": ", error.what()));
+                    throw ParameterError(cloak::detail::message(
+                        "ckks::Parameters: cannot find ", count, " primes of ", bits,
+                        " bits for N = 2^", lit.log_n, ": ", error.what()));
                 }
                 chosen.insert(chosen.end(), by_size[bits].begin(), by_size[bits].end());
             }
@@ -294,7 +294,7 @@ class Parameters {
         }
         const int bound = rlwe::max_log_qp_128(lit.log_n);
         if (security() == rlwe::Security::classical128 && log_qp() > bound) {
-            throw SecurityError(detail::message(
+            throw SecurityError(cloak::detail::message(
                 "ckks::Parameters: log2(QP) = ", log_qp(), " exceeds the 128-bit bound ", bound,
                 " at N = 2^", lit.log_n,
                 "; use fewer or smaller primes, a larger log_n, or opt in with .security = "

@@ -32,7 +32,7 @@ class Modulus {
     /// @throws InvalidArgumentError when q < 2 or q is wider than max_modulus_bits.
     constexpr explicit Modulus(std::uint64_t q) : value_(q) {
         if (q < 2 || bit_count(q) > max_modulus_bits) {
-            throw InvalidArgumentError(detail::message(
+            throw InvalidArgumentError(cloak::detail::message(
                 "core::Modulus: modulus ", q, " has ", bit_count(q),
                 " bits; it must be at least 2 and at most ", max_modulus_bits, " bits"));
         }
@@ -154,7 +154,7 @@ constexpr std::uint64_t pow_mod(std::uint64_t base, std::uint64_t exponent,
 constexpr std::uint64_t inverse_mod(std::uint64_t a, std::uint64_t q) {
     if (q < 2) {
         throw InvalidArgumentError(
-            detail::message("core::inverse_mod: modulus ", q, " must be at least 2"));
+            cloak::detail::message("core::inverse_mod: modulus ", q, " must be at least 2"));
     }
     // Invariants: r0 = s0 * a (mod q), r1 = s1 * a (mod q), with signed Bezout coefficients.
     std::int64_t s0 = 0;
@@ -171,9 +171,9 @@ constexpr std::uint64_t inverse_mod(std::uint64_t a, std::uint64_t q) {
         s1 = s2;
     }
     if (r0 != 1) {
-        throw InvalidArgumentError(detail::message("core::inverse_mod: ", a,
-                                                   " has no inverse modulo ", q, " (gcd is ", r0,
-                                                   "); the modulus must be coprime to it"));
+        throw InvalidArgumentError(
+            cloak::detail::message("core::inverse_mod: ", a, " has no inverse modulo ", q,
+                                   " (gcd is ", r0, "); the modulus must be coprime to it"));
     }
     return s0 < 0 ? q - static_cast<std::uint64_t>(-s0) : static_cast<std::uint64_t>(s0);
 }

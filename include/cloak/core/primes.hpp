@@ -81,12 +81,12 @@ inline std::vector<std::uint64_t> generate_ntt_primes(int bits, std::size_t coun
                                                       std::uint64_t two_n,
                                                       std::span<const std::uint64_t> exclude = {}) {
     if (bits < min_prime_bits || bits > max_prime_bits) {
-        throw InvalidArgumentError(detail::message("core::generate_ntt_primes: prime size ", bits,
-                                                   " bits is outside [", min_prime_bits, ", ",
-                                                   max_prime_bits, "]; choose a size in range"));
+        throw InvalidArgumentError(cloak::detail::message(
+            "core::generate_ntt_primes: prime size ", bits, " bits is outside [", min_prime_bits,
+            ", ", max_prime_bits, "]; choose a size in range"));
     }
     if (two_n < 2 || !is_power_of_two(two_n) || two_n >= (std::uint64_t{1} << (bits - 1))) {
-        throw InvalidArgumentError(detail::message(
+        throw InvalidArgumentError(cloak::detail::message(
             "core::generate_ntt_primes: 2N = ", two_n, " must be a power of two below 2^", bits - 1,
             " to have primes q = 1 mod 2N of ", bits, " bits"));
     }
@@ -131,7 +131,7 @@ inline std::vector<std::uint64_t> generate_ntt_primes(int bits, std::size_t coun
         take_above = !take_above;
     }
     if (primes.size() < count) {
-        throw InvalidArgumentError(detail::message(
+        throw InvalidArgumentError(cloak::detail::message(
             "core::generate_ntt_primes: only ", primes.size(), " primes q = 1 mod ", two_n,
             " lie between 2^", bits - 1, " and 2^", std::min(bits + 1, max_prime_bits), ", but ",
             count, " were requested; use a larger prime size or a smaller ring degree"));
@@ -152,12 +152,14 @@ inline bool is_primitive_root(std::uint64_t root, std::uint64_t two_n, const Mod
 inline std::uint64_t minimal_primitive_root(std::uint64_t two_n, const Modulus& q) {
     const std::uint64_t p = q.value();
     if (two_n < 2 || !is_power_of_two(two_n)) {
-        throw InvalidArgumentError(detail::message("core::minimal_primitive_root: order ", two_n,
-                                                   " must be a power of two of at least 2"));
+        throw InvalidArgumentError(cloak::detail::message("core::minimal_primitive_root: order ",
+                                                          two_n,
+                                                          " must be a power of two of at least 2"));
     }
     if (!is_prime(p) || (p - 1) % two_n != 0) {
-        throw InvalidArgumentError(detail::message("core::minimal_primitive_root: modulus ", p,
-                                                   " must be a prime with q = 1 mod ", two_n));
+        throw InvalidArgumentError(cloak::detail::message("core::minimal_primitive_root: modulus ",
+                                                          p, " must be a prime with q = 1 mod ",
+                                                          two_n));
     }
     // A non-residue x gives x^((q-1)/2N) of order exactly 2N; half of all x qualify.
     std::uint64_t root = 0;
