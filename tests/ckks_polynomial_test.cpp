@@ -249,3 +249,28 @@ TEST_CASE("ckks/evaluate bad input", "[ckks][poly]") {
                       Catch::Contains("coefficient 1"));
     CHECK_THROWS_AS(ckks::Polynomial::power(std::vector<double>(3000, 1.0)), InvalidArgumentError);
 }
+
+TEST_CASE("ckks/match_scale/logN=12 lands on a chosen scale in one level", "[ckks][poly]") {
+    PolyFixture& f = poly_fixture();
+    const auto x = uniform_values(f.context.slots(), -1.0, 1.0, 18);
+    const ckks::Ciphertext cx = f.encryptor.encrypt(f.encoder.encode(x));
+    const ckks::Ciphertext odd = [&] {
+        ckks::Ciphertext c = cx;
+        c.set_scale(cx.scale() * 3.7);  // the same ciphertext read as x / 3.7
+        return c;
+    }();
+    const ckks::Ciphertext matched = f.evaluator.match_scale(odd, std::exp2(40));
+    REQUIRE(matched.scale() == std::exp2(40));
+    REQUIRE(matched.level() == cx.level() - 1);
+    std::vector<double> expected(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+        expected[i] = x[i] / 3.7;
+    const double bits =
+        ckks::precision_bits(f.encoder.decode_real(f.decryptor.decrypt(matched)), expected);
+    INFO(bits << " bits");
+    CHECK(bits >= 27.0);
+    // Now it adds to a ciphertext of that scale in manual mode.
+    CHECK_NOTHROW(f.evaluator.add(matched, f.evaluator.drop_level_to(cx, matched.level())));
+    CHECK_THROWS_WITH(f.evaluator.add(odd, cx), Catch::Contains("match_scale()"));
+    CHECK_THROWS_AS(f.evaluator.match_scale(f.evaluator.drop_level_to(cx, 0), 1e12), LevelError);
+}

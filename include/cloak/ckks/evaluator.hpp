@@ -377,6 +377,30 @@ class Evaluator {
         return result;
     }
 
+    /// One level down with the scale set to `target_scale` exactly: the
+    /// ciphertext (at level l >= 1) is multiplied by the integer closest to
+    /// target_scale * q_l / scale and rescaled (Kim, Papadimitriou, Polyakov 2020). The value is
+    /// unchanged up to a relative 2^-(log2 q_l) rounding of that integer.
+    /// @throws LevelError at level 0; ScaleMismatchError when the scales are too
+    ///         far apart for the integer to be at least 1.
+    [[nodiscard]] Ciphertext match_scale(const Ciphertext& a, double target_scale) const {
+        check_ciphertext(a, "ckks::Evaluator::match_scale");
+        if (a.level() == 0) {
+            throw LevelError(
+                "ckks::Evaluator::match_scale: the ciphertext is at level 0, and matching a "
+                "scale uses one level; bootstrap it or match scales before the last level");
+        }
+        if (!(target_scale > 0) || !std::isfinite(target_scale)) {
+            throw InvalidArgumentError(
+                cloak::detail::message("ckks::Evaluator::match_scale: target scale ", target_scale,
+                                       " must be positive and finite"));
+        }
+        Ciphertext result = a;
+        adjust(result, a.level() - 1, target_scale);
+        result.set_scale(target_scale);
+        return result;
+    }
+
     // ---- rotations -------------------------------------------------------------------
 
     /// Rotates the slots left by `steps` (right for negative steps).
@@ -624,7 +648,7 @@ class Evaluator {
         if (std::fabs(a - b) > std::ldexp(std::max(a, b), -40)) {
             throw ScaleMismatchError(cloak::detail::message(
                 where, ": scale mismatch: 2^", std::log2(a), " vs 2^", std::log2(b), " at level ",
-                level, "; call rescale() or multiply by a constant to match the scales"));
+                level, "; call rescale(), or match_scale() to bring one onto the other's scale"));
         }
     }
 
