@@ -274,3 +274,33 @@ TEST_CASE("ckks/match_scale/logN=12 lands on a chosen scale in one level", "[ckk
     CHECK_THROWS_WITH(f.evaluator.add(odd, cx), Catch::Contains("match_scale()"));
     CHECK_THROWS_AS(f.evaluator.match_scale(f.evaluator.drop_level_to(cx, 0), 1e12), LevelError);
 }
+
+TEST_CASE("ckks/evaluate/logN=12 slot weights (a mask) ride on the leaves at no level",
+          "[ckks][poly]") {
+    PolyFixture& f = poly_fixture();
+    const auto x = uniform_values(f.context.slots(), -1.0, 1.0, 19);
+    const ckks::Ciphertext cx = f.encryptor.encrypt(f.encoder.encode(x));
+    std::vector<double> mask(f.context.slots() / 2, 0.0);  // the upper half gets 0
+    for (std::size_t j = 0; j < mask.size(); j += 32)
+        mask[j] = 1.0;
+    const auto weights = uniform_values(f.context.slots(), -2.0, 2.0, 20);
+    for (const auto& w : {mask, weights}) {
+        for (std::size_t degree : {1, 3, 7, 31}) {
+            const auto p = ckks::Polynomial::chebyshev(
+                interpolate([](double t) { return 1.0 / (1.0 + std::exp(-4 * t)); }, degree, -1),
+                {-1.0, 1.0});
+            const ckks::Ciphertext cy = f.evaluator.evaluate(p, cx, {.slot_weights = w});
+            std::vector<double> expected(x.size(), 0.0);
+            for (std::size_t i = 0; i < w.size(); ++i)
+                expected[i] = w[i] * p(x[i]);
+            const double bits =
+                ckks::precision_bits(f.encoder.decode_real(f.decryptor.decrypt(cy)), expected);
+            INFO("degree " << degree << ", " << w.size() << " weights: " << bits << " bits");
+            CHECK(cx.level() - cy.level() == core::ceil_log2(degree + 1));
+            CHECK(bits >= 25.0);
+        }
+    }
+    CHECK_THROWS_WITH(f.evaluator.evaluate(ckks::Polynomial::power({0, 1, 1}), cx,
+                                           {.slot_weights = std::vector<double>(5000, 1.0)}),
+                      Catch::Contains("5000 slot weights"));
+}

@@ -51,6 +51,10 @@ struct EvaluateOptions {
     /// Scale of the result (default: the input ciphertext's scale). The result
     /// lands on it exactly, whatever the scales of the intermediate powers.
     std::optional<double> target_scale = std::nullopt;
+    /// Slot weights w: the result is w_j p(x_j) in slot j (slots past the end of
+    /// w get 0), at no extra level: w rides on the leaf constants (a mask that
+    /// keeps some slots and zeroes the others costs nothing this way).
+    std::optional<std::vector<double>> slot_weights = std::nullopt;
 };
 
 namespace detail {

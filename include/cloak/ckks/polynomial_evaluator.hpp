@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <utility>
@@ -153,8 +154,9 @@ class EvaluationPlan {
 /// One evaluation: the powers T_i of one input, computed on demand and kept.
 class PolynomialEvaluation {
   public:
-    PolynomialEvaluation(const Evaluator& eval, Ciphertext t1, std::size_t baby)
-        : eval_(eval), top_(t1.level()), baby_(baby) {
+    PolynomialEvaluation(const Evaluator& eval, Ciphertext t1, std::size_t baby,
+                         std::optional<std::vector<double>> weights = std::nullopt)
+        : eval_(eval), top_(t1.level()), baby_(baby), weights_(std::move(weights)) {
         powers_.emplace(1, std::move(t1));
     }
 
@@ -219,7 +221,7 @@ class PolynomialEvaluation {
         Ciphertext result;
         if (effective_degree(q) == 0) {
             result = eval_.zero(level, scale, tm.slots());
-            eval_.multiply_constant_accumulate(result, tm, q[0]);
+            add_term(result, tm, q[0]);
         } else {
             Ciphertext quotient = node(q, level + 1, scale * prime(level + 1) / tm.scale());
             eval_.relinearize_inplace(quotient);
@@ -232,7 +234,7 @@ class PolynomialEvaluation {
             Ciphertext remainder = node(r, level, scale);
             eval_.add_matched(result, remainder);
         } else {
-            eval_.add_constant_inplace(result, r[0]);
+            add_constant(result, r[0]);
         }
         return result;
     }
@@ -242,17 +244,48 @@ class PolynomialEvaluation {
         const std::size_t d = effective_degree(p);
         Ciphertext result = eval_.zero(level, scale, powers_.at(1).slots());
         for (std::size_t i = d; i >= 1; --i) {
-            if (p[i] != 0.0) {
-                eval_.multiply_constant_accumulate(result, power(i), p[i]);
-            }
+            if (p[i] != 0.0)
+                add_term(result, power(i), p[i]);
         }
-        eval_.add_constant_inplace(result, p[0]);
+        add_constant(result, p[0]);
         return result;
+    }
+
+    // acc += c t, landing on acc's scale: a constant, or the plaintext c w with
+    // slot weights.
+    void add_term(Ciphertext& acc, const Ciphertext& t, double c) const {
+        if (!weights_) {
+            eval_.multiply_constant_accumulate(acc, t, c);
+            return;
+        }
+        const Plaintext weighted = weighted_constant(c, acc.level(), acc.scale() / t.scale());
+        Ciphertext term = eval_.multiply(eval_.drop_level_to(t, acc.level()), weighted);
+        term.set_scale(acc.scale());
+        eval_.add_matched(acc, term);
+    }
+
+    void add_constant(Ciphertext& acc, double c) const {
+        if (c == 0.0)
+            return;
+        if (!weights_) {
+            eval_.add_constant_inplace(acc, c);
+            return;
+        }
+        ring::add_inplace(acc[0], weighted_constant(c, acc.level(), acc.scale()).poly());
+    }
+
+    Plaintext weighted_constant(double c, std::size_t level, double scale) const {
+        std::vector<double> values(weights_->size());
+        for (std::size_t j = 0; j < values.size(); ++j)
+            values[j] = c * (*weights_)[j];
+        return eval_.encoder_.encode(
+            values, {.level = level, .scale = scale, .slots = powers_.at(1).slots()});
     }
 
     const Evaluator& eval_;
     std::size_t top_;
     std::size_t baby_;
+    std::optional<std::vector<double>> weights_;
     std::map<std::size_t, Ciphertext> powers_;
 };
 
@@ -320,7 +353,21 @@ inline Ciphertext Evaluator::evaluate(const Polynomial& p, const Ciphertext& x,
             best_baby = std::size_t{1} << log_baby;
         }
     }
-    detail::PolynomialEvaluation evaluation(*this, std::move(t), best_baby);
+    if (options.slot_weights) {
+        const std::vector<double>& w = *options.slot_weights;
+        if (w.size() > t.slots()) {
+            throw InvalidArgumentError(
+                cloak::detail::message(where, ": ", w.size(), " slot weights for a ciphertext of ",
+                                       t.slots(), " slots; pass at most one weight per slot"));
+        }
+        for (std::size_t j = 0; j < w.size(); ++j) {
+            if (!std::isfinite(w[j])) {
+                throw InvalidArgumentError(cloak::detail::message(
+                    where, ": slot weight ", j, " is ", w[j], "; weights must be finite"));
+            }
+        }
+    }
+    detail::PolynomialEvaluation evaluation(*this, std::move(t), best_baby, options.slot_weights);
     return evaluation.run(coefficients, target_scale);
 }
 
