@@ -1,0 +1,459 @@
+// cloak: encrypted logistic regression, trained without decrypting anything.
+//
+// Kim, Song, Kim, Lee, Cheon 2018 ("Logistic regression model training based on
+// the approximate homomorphic encryption", BMC Med Genomics 11(Suppl 4):83):
+// Nesterov accelerated gradient on the log-likelihood with a least-squares
+// polynomial sigmoid, the samples packed several per ciphertext.
+//
+// Packing (row-wise, Kim et al. section "Encoding"). z_i = y_i (1, x_i) with
+// labels y_i in {-1, +1}: the gradient of the log-likelihood is then
+// (1/n) sum_i sigma(-z_i . w) z_i, one polynomial for both classes. Each sample
+// takes a block of f = next power of two >= d + 1 slots (the bias term first,
+// zeros after the features); N/2 / f samples per ciphertext, as many
+// ciphertexts as needed. The weights sit in the same layout, replicated in
+// every block.
+//
+// One iteration, per data ciphertext Z_k and the Nesterov point v:
+//   1. P = Z_k * v, rescaled                                     1 level
+//   2. block sums by rotations 1, 2, .., f/2: slot b f holds z_i . v
+//   3. s = g(z_i . v / B) at the block starts, zero elsewhere,
+//      g(t) = c sigma(-B t) (B: the bound of the inner products, 8
+//      by default; c folds the step size, 1/n and Nesterov's 1 - gamma),
+//      with the mask riding on the polynomial's constants          depth(g)
+//   4. replicate s over its block by rotations -1, -2, .., -f/2
+//   5. s * Z_k, rescaled                                           1 level
+// then the sum over the data ciphertexts and over the samples of a ciphertext
+// (rotations f, 2f, .., N/4, which leave the sum in every block), and the
+// Nesterov update w' = v + a, v' = (1 - gamma) v + gamma w + (1 - gamma) a from
+// the higher-level v and w at no extra depth. Levels per iteration: 2 + depth(g)
+// (4 for a degree-3 sigmoid).
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <cloak/ckks/ciphertext.hpp>
+#include <cloak/ckks/context.hpp>
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/encryptor.hpp>
+#include <cloak/ckks/evaluator.hpp>
+#include <cloak/ckks/polynomial.hpp>
+#include <cloak/core/error.hpp>
+#include <cloak/ml/dataset.hpp>
+
+namespace cloak::inline v0::ml {
+
+/// Where the samples sit in the slots (see the file comment).
+struct Packing {
+    /// Slots per sample: the next power of two >= features + 1 (bias first).
+    std::size_t block = 0;
+    /// Samples per ciphertext: slots / block.
+    std::size_t samples_per_ciphertext = 0;
+    /// Ciphertexts for the whole dataset.
+    std::size_t ciphertexts = 0;
+    /// Features d (without the bias).
+    std::size_t features = 0;
+    /// Samples n.
+    std::size_t rows = 0;
+    /// Slots per ciphertext (N/2).
+    std::size_t slots = 0;
+
+    /// The packing of `rows` x `features` into ciphertexts of `slots` slots.
+    /// @throws ShapeError when one sample does not fit in the slots.
+    [[nodiscard]] static Packing of(std::size_t rows, std::size_t features, std::size_t slots) {
+        Packing p;
+        p.block = std::bit_ceil(features + 1);
+        if (p.block > slots) {
+            throw ShapeError(cloak::detail::message(
+                "ml::Packing: ", features, " features need blocks of ", p.block,
+                " slots, above the ", slots,
+                " slots of a ciphertext; use a larger ring degree or fewer features"));
+        }
+        p.samples_per_ciphertext = slots / p.block;
+        p.ciphertexts = (rows + p.samples_per_ciphertext - 1) / p.samples_per_ciphertext;
+        p.features = features;
+        p.rows = rows;
+        p.slots = slots;
+        return p;
+    }
+
+    /// Rotation steps training needs: 1 .. f/2, -1 .. -f/2 and f .. slots/2.
+    [[nodiscard]] std::vector<std::int64_t> rotations() const {
+        std::vector<std::int64_t> steps;
+        for (std::size_t k = 1; k < block; k <<= 1) {
+            steps.push_back(static_cast<std::int64_t>(k));
+            steps.push_back(-static_cast<std::int64_t>(k));
+        }
+        for (std::size_t k = block; k < slots; k <<= 1)
+            steps.push_back(static_cast<std::int64_t>(k));
+        return steps;
+    }
+};
+
+/// A dataset encrypted in the packing above: z_i = y_i (1, x_i), y_i in {-1, +1}.
+struct EncryptedDataset {
+    std::vector<ckks::Ciphertext> blocks;
+    Packing packing;
+};
+
+/// Encrypts a classification dataset whose features lie in [-1, 1] (normalize
+/// it first: ml::Normalizer). The key owner runs this; the result goes to the
+/// party that trains.
+/// @throws InvalidArgumentError for a regression dataset, features outside
+///         [-1, 1], or an empty dataset; ShapeError when a sample does not fit.
+[[nodiscard]] inline EncryptedDataset encrypt(const ckks::Context& context,
+                                              const ckks::Encryptor& encryptor,
+                                              const ckks::Encoder& encoder, const Dataset& data) {
+    constexpr const char* where = "ml::encrypt";
+    if (data.rows() == 0) {
+        throw InvalidArgumentError(cloak::detail::message(where, ": the dataset is empty"));
+    }
+    if (data.task() != Task::classification) {
+        throw InvalidArgumentError(cloak::detail::message(
+            where, ": logistic regression needs a classification dataset (labels 0/1)"));
+    }
+    for (std::size_t i = 0; i < data.values().size(); ++i) {
+        const double v = data.values()[i];
+        if (!(std::fabs(v) <= 1.0)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": feature ", i % data.features(), " of sample ", i / data.features(),
+                " is ", v, ", outside [-1, 1]; normalize the dataset first (ml::Normalizer)"));
+        }
+    }
+    EncryptedDataset out;
+    out.packing = Packing::of(data.rows(), data.features(), context.slots());
+    const Packing& p = out.packing;
+    for (std::size_t c = 0; c < p.ciphertexts; ++c) {
+        std::vector<double> slots(p.slots, 0.0);
+        for (std::size_t s = 0; s < p.samples_per_ciphertext; ++s) {
+            const std::size_t i = c * p.samples_per_ciphertext + s;
+            if (i >= data.rows())
+                break;
+            const double y = data.labels()[i] > 0.5 ? 1.0 : -1.0;
+            double* block = slots.data() + s * p.block;
+            block[0] = y;
+            for (std::size_t j = 0; j < p.features; ++j)
+                block[j + 1] = y * data.x(i, j);
+        }
+        out.blocks.push_back(encryptor.encrypt(encoder.encode(slots)));
+    }
+    return out;
+}
+
+/// A trained model in the clear: weights with the bias first.
+struct Model {
+    std::vector<double> weights;
+
+    /// sigma(w_0 + sum_j w_{j+1} x_j) for one sample (normalized features).
+    [[nodiscard]] double probability(std::span<const double> x) const {
+        double z = weights.at(0);
+        for (std::size_t j = 0; j < x.size() && j + 1 < weights.size(); ++j) {
+            z += weights[j + 1] * x[j];
+        }
+        return 1.0 / (1.0 + std::exp(-z));
+    }
+
+    /// probability() of every sample.
+    [[nodiscard]] std::vector<double> probabilities(const Dataset& data) const {
+        std::vector<double> out(data.rows());
+        for (std::size_t i = 0; i < data.rows(); ++i)
+            out[i] = probability(data.row(i));
+        return out;
+    }
+};
+
+/// The weights after training, still encrypted (replicated in every block).
+struct EncryptedModel {
+    ckks::Ciphertext weights;
+    Packing packing;
+
+    /// The key owner's step: decrypts block 0.
+    [[nodiscard]] Model decrypt(const ckks::Decryptor& decryptor,
+                                const ckks::Encoder& encoder) const {
+        const std::vector<double> slots = encoder.decode_real(decryptor.decrypt(weights));
+        return Model{std::vector<double>(
+            slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(packing.features + 1))};
+    }
+};
+
+/// The least-squares sigmoid of Kim et al. 2018 on [-8, 8] (power basis), degree
+/// 3, 5 or 7: their published coefficients.
+/// @throws InvalidArgumentError for another degree.
+[[nodiscard]] inline ckks::Polynomial kim_sigmoid(std::size_t degree = 3) {
+    switch (degree) {
+        case 3:
+            return ckks::Polynomial::power({0.5, 0.15012, 0.0, -0.001593});
+        case 5:
+            return ckks::Polynomial::power({0.5, 0.19131, 0.0, -0.0045963, 0.0, 0.0000412332});
+        case 7:
+            return ckks::Polynomial::power(
+                {0.5, 0.21687, 0.0, -0.008191, 0.0, 0.00016581, 0.0, -0.0000011956});
+        default:
+            throw InvalidArgumentError(cloak::detail::message(
+                "ml::kim_sigmoid: degree ", degree, "; Kim et al. 2018 give degrees 3, 5 and 7"));
+    }
+}
+
+/// Progress of one iteration, for a progress line or bar.
+struct IterationReport {
+    std::size_t iteration = 0;   ///< 1-based
+    std::size_t iterations = 0;  ///< total
+    double elapsed_seconds = 0;  ///< since fit() began
+    std::size_t level = 0;       ///< levels left on the weights
+};
+
+inline constexpr std::size_t default_iterations = 7;
+inline constexpr double default_inner_product_bound = 8.0;
+
+/// Options of LogisticRegression (every field optional).
+struct LogisticRegressionOptions {
+    /// Gradient iterations (default 7).
+    std::optional<std::size_t> iterations = std::nullopt;
+    /// Nesterov's accelerated gradient (default) or plain gradient ascent.
+    std::optional<bool> nesterov = std::nullopt;
+    /// The sigmoid polynomial on [-B, B] (default kim_sigmoid(3)).
+    std::optional<ckks::Polynomial> sigmoid = std::nullopt;
+    /// B: the inner products z . w are assumed in [-B, B] (default 8).
+    std::optional<double> inner_product_bound = std::nullopt;
+    /// Step size of iteration t (0-based); default 10 / (t + 1), Kim et al.
+    std::function<double(std::size_t)> learning_rate = nullptr;
+    /// Called after each iteration.
+    std::function<void(const IterationReport&)> progress = nullptr;
+};
+
+/// Nesterov coefficients: lambda_0 = 1, lambda_{t+1} = (1 + sqrt(1 + 4 lambda_t^2)) / 2,
+/// gamma_t = (1 - lambda_t) / lambda_{t+1} (0 for plain gradient ascent).
+[[nodiscard]] inline std::vector<double> nesterov_gammas(std::size_t iterations, bool nesterov) {
+    std::vector<double> gammas(iterations, 0.0);
+    double lambda = 1.0;
+    for (std::size_t t = 0; t < iterations; ++t) {
+        const double next = (1.0 + std::sqrt(1.0 + 4.0 * lambda * lambda)) / 2.0;
+        gammas[t] = nesterov ? (1.0 - lambda) / next : 0.0;
+        lambda = next;
+    }
+    return gammas;
+}
+
+class LogisticRegression {
+  public:
+    explicit LogisticRegression(LogisticRegressionOptions options = {})
+        : iterations_(options.iterations.value_or(default_iterations)),
+          nesterov_(options.nesterov.value_or(true)),
+          sigmoid_(options.sigmoid.value_or(kim_sigmoid(3))),
+          bound_(options.inner_product_bound.value_or(default_inner_product_bound)),
+          learning_rate_(options.learning_rate
+                             ? options.learning_rate
+                             : [](std::size_t t) { return 10.0 / static_cast<double>(t + 1); }),
+          progress_(options.progress) {
+        if (iterations_ == 0) {
+            throw InvalidArgumentError("ml::LogisticRegression: 0 iterations; ask for at least 1");
+        }
+        if (!(bound_ > 0) || !std::isfinite(bound_)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ml::LogisticRegression: inner-product bound ", bound_, " must be positive"));
+        }
+    }
+
+    [[nodiscard]] std::size_t iterations() const noexcept { return iterations_; }
+
+    /// g(t) = sigma(-B t) on [-1, 1] as a Chebyshev series (exact: the sigmoid
+    /// polynomial re-expressed in the variable t = z . w / B).
+    [[nodiscard]] ckks::Polynomial gradient_polynomial() const {
+        const std::size_t d = sigmoid_.degree();
+        const std::size_t n = d + 1;
+        std::vector<double> c(n, 0.0);
+        for (std::size_t k = 0; k < n; ++k) {
+            const double theta = M_PI * (static_cast<double>(k) + 0.5) / static_cast<double>(n);
+            const double value = sigmoid_(-bound_ * std::cos(theta));
+            for (std::size_t j = 0; j < n; ++j) {
+                c[j] +=
+                    2.0 / static_cast<double>(n) * value * std::cos(static_cast<double>(j) * theta);
+            }
+        }
+        c[0] /= 2;
+        return ckks::Polynomial::chebyshev(c, {-1.0, 1.0});
+    }
+
+    /// Levels one iteration uses: 2 + depth of the sigmoid polynomial.
+    [[nodiscard]] std::size_t levels_per_iteration() const {
+        return 2 + ckks::Evaluator::depth(gradient_polynomial());
+    }
+
+    /// The most iterations a context's levels allow.
+    [[nodiscard]] std::size_t max_iterations(const ckks::Context& context) const {
+        return context.max_level() / levels_per_iteration();
+    }
+
+    /// Trains on the encrypted data; the weights never leave encryption.
+    /// @throws LevelError when the context has too few levels for the
+    ///         iterations (naming the most it allows); KeyMissingError when the
+    ///         evaluator lacks a relinearization key or a rotation of
+    ///         data.packing.rotations().
+    [[nodiscard]] EncryptedModel fit(const ckks::Evaluator& eval,
+                                     const EncryptedDataset& data) const {
+        const ckks::Context& context = eval.context();
+        const Packing& p = data.packing;
+        if (data.blocks.empty()) {
+            throw InvalidArgumentError("ml::LogisticRegression::fit: no encrypted samples");
+        }
+        const std::size_t per_iteration = levels_per_iteration();
+        const std::size_t top = data.blocks.front().level();
+        if (top < per_iteration * iterations_) {
+            throw LevelError(cloak::detail::message(
+                "ml::LogisticRegression::fit: ", iterations_, " iterations need ",
+                per_iteration * iterations_, " levels (", per_iteration, " each), the data has ",
+                top, "; ask for at most ", top / per_iteration,
+                " iterations, or use parameters with more levels"));
+        }
+        const auto start = std::chrono::steady_clock::now();
+        const ckks::Encoder encoder(context);
+        const double scale = context.scale();
+
+        // The mask of block starts, for the polynomial's slot weights.
+        std::vector<double> block_starts(p.slots, 0.0);
+        for (std::size_t b = 0; b < p.samples_per_ciphertext; ++b)
+            block_starts[b * p.block] = 1.0;
+
+        const ckks::Polynomial g = gradient_polynomial();
+        const std::vector<double> gammas = nesterov_gammas(iterations_, nesterov_);
+        // w_0 = v_0 = 0, as fresh encryptions of zero would be: the trivial
+        // ciphertext (0, 0) at the data's level is exact and needs no key.
+        ckks::Ciphertext w = eval.multiply_integer(data.blocks.front(), 0);
+        ckks::Ciphertext v = w;
+
+        for (std::size_t t = 0; t < iterations_; ++t) {
+            const double gamma = gammas[t];
+            const double step =
+                learning_rate_(t) / static_cast<double>(p.rows) * (nesterov_ ? 1.0 - gamma : 1.0);
+            // g scaled by the step: coefficients times `step`.
+            std::vector<double> scaled(g.coefficients().begin(), g.coefficients().end());
+            for (double& c : scaled)
+                c *= step;
+            const ckks::Polynomial g_step = ckks::Polynomial::chebyshev(scaled, {-1.0, 1.0});
+
+            ckks::Ciphertext gradient;
+            for (const ckks::Ciphertext& z_full : data.blocks) {
+                const ckks::Ciphertext z = eval.drop_level_to(z_full, v.level());
+                ckks::Ciphertext inner = eval.multiply(z, v);
+                eval.rescale_inplace(inner);
+                for (std::size_t k = 1; k < p.block; k <<= 1) {
+                    inner = eval.add(inner, eval.rotate(inner, static_cast<std::int64_t>(k)));
+                }
+                inner.set_scale(inner.scale() * bound_);  // now z . v / B: free
+                ckks::Ciphertext s = eval.evaluate(
+                    g_step, inner, {.target_scale = scale, .slot_weights = block_starts});
+                for (std::size_t k = 1; k < p.block; k <<= 1) {
+                    s = eval.add(s, eval.rotate(s, -static_cast<std::int64_t>(k)));
+                }
+                ckks::Ciphertext term = eval.multiply(s, eval.drop_level_to(z_full, s.level()));
+                eval.rescale_inplace(term);
+                gradient = gradient.empty() ? std::move(term) : eval.add(gradient, term);
+            }
+            for (std::size_t k = p.block; k < p.slots; k <<= 1) {
+                gradient = eval.add(gradient, eval.rotate(gradient, static_cast<std::int64_t>(k)));
+            }
+            // gradient = (1 - gamma) a; read as a at scale (1 - gamma) S, free.
+            const std::size_t level = gradient.level();
+            const double gradient_scale = gradient.scale();
+            ckks::Ciphertext a = gradient;
+            if (nesterov_)
+                a.set_scale(gradient_scale * (1.0 - gamma));
+            ckks::Ciphertext next_w = eval.add(bring(eval, encoder, v, 1.0, level, a.scale()), a);
+            if (nesterov_) {
+                // v' = (1 - gamma) v + gamma w + (1 - gamma) a, at the gradient's scale.
+                ckks::Ciphertext next_v = gradient;
+                next_v =
+                    eval.add(next_v, bring(eval, encoder, v, 1.0 - gamma, level, gradient_scale));
+                if (gamma != 0.0) {
+                    next_v =
+                        eval.add(next_v, bring(eval, encoder, w, gamma, level, gradient_scale));
+                }
+                v = std::move(next_v);
+            } else {
+                v = next_w;
+            }
+            w = std::move(next_w);
+            if (progress_) {
+                progress_({t + 1, iterations_,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                               .count(),
+                           w.level()});
+            }
+        }
+        return EncryptedModel{std::move(w), p};
+    }
+
+    /// The same algorithm and polynomial in the clear (double), for the
+    /// side-by-side report: what the encrypted fit approximates.
+    [[nodiscard]] Model fit_plain(const Dataset& data) const {
+        const std::size_t d = data.features() + 1;
+        const std::vector<double> gammas = nesterov_gammas(iterations_, nesterov_);
+        std::vector<double> w(d, 0.0), v(d, 0.0), z(d);
+        const auto n = static_cast<double>(data.rows());
+        for (std::size_t t = 0; t < iterations_; ++t) {
+            std::vector<double> gradient(d, 0.0);
+            for (std::size_t i = 0; i < data.rows(); ++i) {
+                const double y = data.labels()[i] > 0.5 ? 1.0 : -1.0;
+                z[0] = y;
+                for (std::size_t j = 1; j < d; ++j)
+                    z[j] = y * data.x(i, j - 1);
+                double inner = 0;
+                for (std::size_t j = 0; j < d; ++j)
+                    inner += z[j] * v[j];
+                const double s = sigmoid_(-inner);
+                for (std::size_t j = 0; j < d; ++j)
+                    gradient[j] += s * z[j];
+            }
+            std::vector<double> next_w(d);
+            for (std::size_t j = 0; j < d; ++j)
+                next_w[j] = v[j] + learning_rate_(t) / n * gradient[j];
+            for (std::size_t j = 0; j < d; ++j) {
+                v[j] = nesterov_ ? (1.0 - gammas[t]) * next_w[j] + gammas[t] * w[j] : next_w[j];
+            }
+            w = next_w;
+        }
+        return Model{w};
+    }
+
+  private:
+    // c * x at exactly (level, scale), from a ciphertext above `level`: drop to
+    // level + 1, multiply by c encoded at scale * q / x.scale(), rescale.
+    static ckks::Ciphertext bring(const ckks::Evaluator& eval, const ckks::Encoder& encoder,
+                                  const ckks::Ciphertext& x, double c, std::size_t level,
+                                  double scale) {
+        if (x.level() <= level) {
+            throw LevelError(cloak::detail::message("ml::LogisticRegression: an operand at level ",
+                                                    x.level(), " cannot be brought to level ",
+                                                    level, " (internal level plan broken)"));
+        }
+        const ckks::Ciphertext dropped = eval.drop_level_to(x, level + 1);
+        const double prime =
+            static_cast<double>(eval.context().level(level + 1).q->values().back());
+        ckks::Ciphertext out = eval.multiply(
+            dropped,
+            encoder.encode(
+                c, {.level = level + 1, .scale = scale * prime / x.scale(), .slots = x.slots()}));
+        eval.rescale_inplace(out);
+        out.set_scale(scale);
+        return out;
+    }
+
+    std::size_t iterations_;
+    bool nesterov_;
+    ckks::Polynomial sigmoid_;
+    double bound_;
+    std::function<double(std::size_t)> learning_rate_;
+    std::function<void(const IterationReport&)> progress_;
+};
+
+}  // namespace cloak::inline v0::ml

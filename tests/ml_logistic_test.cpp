@@ -1,0 +1,111 @@
+// Tests of encrypted logistic regression (ml/logistic_regression.hpp): the
+// decrypted encrypted-trained model against plaintext training by the same
+// algorithm and polynomial (weights within a stated tolerance, same accuracy),
+// the level plan, the packing, and bad input. Small insecure parameters.
+#include <catch2/catch.hpp>
+
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/encryptor.hpp>
+#include <cloak/ckks/evaluator.hpp>
+#include <cloak/ckks/keys.hpp>
+#include <cloak/ml/dataset.hpp>
+#include <cloak/ml/logistic_regression.hpp>
+#include <cloak/ml/metrics.hpp>
+
+#include <cmath>
+#include <vector>
+
+namespace {
+
+using namespace cloak;
+
+ckks::Parameters small_parameters(std::size_t levels) {
+    std::vector<int> log_q(levels + 1, 40);
+    log_q[0] = 60;
+    return ckks::Parameters::from({.log_n = 12,
+                                   .log_q = log_q,
+                                   .log_p = {60, 60},
+                                   .log_scale = 40,
+                                   .security = rlwe::Security::insecure_for_testing_only});
+}
+
+}  // namespace
+
+TEST_CASE("ml/logistic/logN=12 encrypted Nesterov training equals plaintext training",
+          "[ml][logistic]") {
+    const ckks::Context context(small_parameters(12));
+    const ml::SyntheticDataset synthetic = ml::synthetic_logistic(300, 6, 5);
+    const ml::Dataset& data = synthetic.data;
+    const ml::Packing packing = ml::Packing::of(data.rows(), data.features(), context.slots());
+    REQUIRE(packing.block == 8);
+    REQUIRE(packing.samples_per_ciphertext == 256);
+    REQUIRE(packing.ciphertexts == 2);
+
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(packing.rotations(), false));
+
+    std::size_t reports = 0;
+    const ml::LogisticRegression model(
+        {.iterations = 3, .progress = [&](const ml::IterationReport& r) {
+             ++reports;
+             CHECK(r.iteration == reports);
+             CHECK(r.level == context.max_level() - 4 * r.iteration);
+         }});
+    REQUIRE(model.levels_per_iteration() == 4);
+    REQUIRE(model.max_iterations(context) == 3);
+
+    const ml::EncryptedDataset encrypted = ml::encrypt(context, encryptor, encoder, data);
+    const ml::EncryptedModel trained = model.fit(eval, encrypted);
+    REQUIRE(reports == 3);
+    REQUIRE(trained.weights.level() == 0);
+    const ml::Model decrypted = trained.decrypt(decryptor, encoder);
+    const ml::Model plain = model.fit_plain(data);
+    REQUIRE(decrypted.weights.size() == 7);
+    double worst = 0;
+    for (std::size_t j = 0; j < 7; ++j) {
+        worst = std::max(worst, std::fabs(decrypted.weights[j] - plain.weights[j]));
+    }
+    const double bits = -std::log2(worst);
+    INFO("encrypted vs plaintext weights: " << bits << " bits (largest weight " << plain.weights[1]
+                                            << ")");
+    CHECK(bits >= 14.0);
+
+    const std::vector<double> labels(data.labels().begin(), data.labels().end());
+    const double encrypted_accuracy = ml::accuracy(decrypted.probabilities(data), labels);
+    const double plain_accuracy = ml::accuracy(plain.probabilities(data), labels);
+    INFO("accuracy encrypted " << encrypted_accuracy << ", plaintext " << plain_accuracy);
+    CHECK(encrypted_accuracy == Approx(plain_accuracy).margin(0.01));
+    CHECK(encrypted_accuracy >= 0.8);
+}
+
+TEST_CASE("ml/logistic bad input", "[ml][logistic]") {
+    const ckks::Context context(small_parameters(4));
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.secret_key());
+    const ml::SyntheticDataset synthetic = ml::synthetic_logistic(50, 3, 2);
+    const ml::EncryptedDataset encrypted = ml::encrypt(context, encryptor, encoder, synthetic.data);
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(encrypted.packing.rotations(), false));
+    const ml::LogisticRegression two({.iterations = 2});
+    CHECK_THROWS_AS(two.fit(eval, encrypted), LevelError);
+    CHECK_THROWS_WITH(two.fit(eval, encrypted),
+                      Catch::Contains("need 8 levels") && Catch::Contains("at most 1"));
+
+    // Features outside [-1, 1]: normalize first.
+    const ml::Dataset raw(2, 1, {0.5, 3.0}, {0.0, 1.0});
+    CHECK_THROWS_WITH(ml::encrypt(context, encryptor, encoder, raw),
+                      Catch::Contains("is 3") && Catch::Contains("Normalizer"));
+    CHECK_THROWS_AS(ml::LogisticRegression({.iterations = 0}), InvalidArgumentError);
+    CHECK_THROWS_AS(ml::kim_sigmoid(4), InvalidArgumentError);
+    CHECK_THROWS_AS(ml::Packing::of(10, 5000, 2048), ShapeError);
+
+    // A missing rotation key is named.
+    const ckks::Evaluator no_rotations(context, keygen.relin_key());
+    const ml::LogisticRegression one({.iterations = 1});
+    CHECK_THROWS_AS(one.fit(no_rotations, encrypted), KeyMissingError);
+}
