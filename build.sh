@@ -44,8 +44,8 @@ build() {  # build <preset> [targets...]
 case "${1:-}" in
 demo)
     install_missing_packages
-    build release cloak_demo
-    ./build/release/examples/cloak_demo
+    build release logistic_regression
+    ./build/release/examples/logistic_regression
     ;;
 test)
     install_missing_packages

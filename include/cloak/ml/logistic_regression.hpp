@@ -50,6 +50,7 @@
 #include <cloak/ckks/polynomial.hpp>
 #include <cloak/core/error.hpp>
 #include <cloak/ml/dataset.hpp>
+#include <cloak/rlwe/security.hpp>
 
 namespace cloak::inline v0::ml {
 
@@ -225,7 +226,8 @@ struct LogisticRegressionOptions {
     std::optional<ckks::Polynomial> sigmoid = std::nullopt;
     /// B: the inner products z . w are assumed in [-B, B] (default 8).
     std::optional<double> inner_product_bound = std::nullopt;
-    /// Step size of iteration t (0-based); default 10 / (t + 1), Kim et al.
+    /// Step size alpha_t of iteration t = 1, 2, ...; default 10 / (t + 1), Kim et
+    /// al. 2018 (the same schedule as ml::plain::logistic_regression).
     std::function<double(std::size_t)> learning_rate = nullptr;
     /// Called after each iteration.
     std::function<void(const IterationReport&)> progress = nullptr;
@@ -294,6 +296,28 @@ class LogisticRegression {
         return context.max_level() / levels_per_iteration();
     }
 
+    /// The smallest 128-bit-secure CKKS parameters with the levels this
+    /// training needs: N from 2^13 to 2^16, q0 of 60 bits, 40-bit level primes
+    /// and scale 2^40, and the special primes chosen for the fewest key-switching
+    /// digits that the bound log2(QP) allows (fewer digits: smaller, faster keys).
+    /// @throws ParameterError when even N = 2^16 cannot hold the levels (the
+    ///         message names the most iterations it can).
+    [[nodiscard]] ckks::Parameters parameters(
+        rlwe::Security security = rlwe::Security::classical128) const {
+        const std::size_t levels = levels_per_iteration() * iterations_;
+        if (auto literal = literal_for(levels)) {
+            literal->security = security;
+            return ckks::Parameters::from(*literal);
+        }
+        std::size_t most = iterations_;
+        while (most > 0 && !literal_for(levels_per_iteration() * most))
+            --most;
+        throw ParameterError(cloak::detail::message(
+            "ml::LogisticRegression::parameters: ", iterations_, " iterations need ", levels,
+            " levels, beyond what N = 2^16 holds at the 128-bit bound; ask for at most ", most,
+            " iterations (bootstrapping lifts the limit once it lands)"));
+    }
+
     /// Trains on the encrypted data; the weights never leave encryption.
     /// @throws LevelError when the context has too few levels for the
     ///         iterations (naming the most it allows); KeyMissingError when the
@@ -333,8 +357,8 @@ class LogisticRegression {
 
         for (std::size_t t = 0; t < iterations_; ++t) {
             const double gamma = gammas[t];
-            const double step =
-                learning_rate_(t) / static_cast<double>(p.rows) * (nesterov_ ? 1.0 - gamma : 1.0);
+            const double step = learning_rate_(t + 1) / static_cast<double>(p.rows) *
+                                (nesterov_ ? 1.0 - gamma : 1.0);
             // g scaled by the step: coefficients times `step`.
             std::vector<double> scaled(g.coefficients().begin(), g.coefficients().end());
             for (double& c : scaled)
@@ -416,7 +440,7 @@ class LogisticRegression {
             }
             std::vector<double> next_w(d);
             for (std::size_t j = 0; j < d; ++j)
-                next_w[j] = v[j] + learning_rate_(t) / n * gradient[j];
+                next_w[j] = v[j] + learning_rate_(t + 1) / n * gradient[j];
             for (std::size_t j = 0; j < d; ++j) {
                 v[j] = nesterov_ ? (1.0 - gammas[t]) * next_w[j] + gammas[t] * w[j] : next_w[j];
             }
@@ -426,6 +450,31 @@ class LogisticRegression {
     }
 
   private:
+    static std::optional<ckks::ParametersLiteral> literal_for(std::size_t levels) {
+        for (int log_n = 13; log_n <= 16; ++log_n) {
+            const int room = rlwe::max_log_qp_128(log_n) - 60 - 40 * static_cast<int>(levels);
+            const auto primes = static_cast<int>(levels + 1);
+            // For each digit count, the fewest special primes of at most 50 bits
+            // (the AVX-512 IFMA kernels' limit) whose product covers the largest digit.
+            for (int dnum = 1; dnum <= primes; ++dnum) {
+                const int per_digit = (primes + dnum - 1) / dnum;
+                const int digit_bits = 60 + 40 * (per_digit - 1);
+                const int special = (digit_bits + 50) / 50;
+                const int bits = (digit_bits + special) / special + 1;  // product > digit
+                if (special * bits > room)
+                    continue;
+                std::vector<int> log_q(levels + 1, 40);
+                log_q[0] = 60;
+                return ckks::ParametersLiteral{.log_n = log_n,
+                                               .log_q = log_q,
+                                               .log_p = std::vector<int>(special, bits),
+                                               .log_scale = 40,
+                                               .dnum = static_cast<std::size_t>(dnum)};
+            }
+        }
+        return std::nullopt;
+    }
+
     // c * x at exactly (level, scale), from a ciphertext above `level`: drop to
     // level + 1, multiply by c encoded at scale * q / x.scale(), rescale.
     static ckks::Ciphertext bring(const ckks::Evaluator& eval, const ckks::Encoder& encoder,
