@@ -812,6 +812,36 @@ TEST_CASE("ml/privacy/noise: CSPRNG Gaussian noise has the requested deviation",
     CHECK_THROWS_AS(ml::gaussian_noise(3, 0.0, seed), cloak::InvalidArgumentError);
 }
 
+TEST_CASE("ml/privacy: differentially private NAG simulated in the clear", "[ml]") {
+    // Noise on the averaged gradient at every step, sized by the accountant for
+    // (epsilon, 1e-5)-DP over the 7 steps (replace-one neighbours, features in [-1, 1]).
+    const ml::TrainTest tt = ml::train_test_split(ml::synthetic_logistic().data, 0.2, 7);
+    const double sensitivity =
+        ml::logistic_gradient_sensitivity(tt.train.rows(), tt.train.features());
+    const std::vector<double> zero = ml::plain::logistic_regression(
+        tt.train, {.on_gradient = [](std::size_t, std::span<double> g) {
+            std::fill(g.begin(), g.end(), 0.0);
+        }});
+    CHECK(zero == std::vector<double>(19, 0.0));
+    // Measured over 20 noise seeds: epsilon 0.5: 74.0%, 1: 81.5%, 2: 87.0%,
+    // 8: 90.5% (non-private: 90.5%). Here 5 seeds at epsilon = 2.
+    const double sigma = ml::sigma_for_epsilon(2.0, 1e-5, 7, sensitivity);
+    double accuracy = 0;
+    for (std::uint8_t run = 0; run < 5; ++run) {
+        cloak::core::Seed seed{};
+        seed[0] = run;
+        cloak::core::Prng prng(seed);
+        const ml::GaussianMechanism mechanism{sensitivity, sigma};
+        const std::vector<double> w = ml::plain::logistic_regression(
+            tt.train, {.on_gradient = [&](std::size_t, std::span<double> g) {
+                mechanism.add_noise(g, prng);
+            }});
+        accuracy += ml::evaluate_logistic(w, tt.test).accuracy / 5;
+    }
+    INFO("sensitivity " << sensitivity << ", sigma " << sigma << ", mean accuracy " << accuracy);
+    CHECK(accuracy > 0.8);
+}
+
 // ---------------------------------------------------------------------------
 // Shared medical data (../shared/data, outside the project)
 

@@ -493,6 +493,10 @@ struct LogisticOptions {
     std::optional<std::vector<double>> initial_weights = std::nullopt;
     /// Called after each update with t (from 1) and the weights w_t.
     std::function<void(std::size_t, std::span<const double>)> on_iteration = {};
+    /// Called with t and the averaged gradient g(v_t) before step t, which it
+    /// may change: to simulate differentially private training in the clear,
+    /// add GaussianMechanism noise here (ml/privacy.hpp).
+    std::function<void(std::size_t, std::span<double>)> on_gradient = {};
 };
 
 /// Fits logistic regression by maximising the average log-likelihood
@@ -585,10 +589,15 @@ struct LogisticOptions {
                 cloak::detail::message(function, ": the learning rate at iteration ", t, " is ",
                                        rate, "; pass a schedule with finite values"));
         }
-        const double step = rate / static_cast<double>(batch);
+        for (double& g : gradient) {
+            g /= static_cast<double>(batch);
+        }
+        if (options.on_gradient) {
+            options.on_gradient(t, gradient);
+        }
         const double gamma = optimizer == Optimizer::nesterov ? schedule.next_gamma() : 0.0;
         for (std::size_t j = 0; j <= d; ++j) {
-            const double next = v[j] + step * gradient[j];
+            const double next = v[j] + rate * gradient[j];
             v[j] = (1 - gamma) * next + gamma * w[j];
             w[j] = next;
         }
