@@ -5,6 +5,7 @@
 #                      (Release, then AddressSanitizer + UndefinedBehaviorSanitizer)
 #   ./build.sh bench   build and run the benchmarks (single thread)
 #   ./build.sh large   build and run the large-N tests (ctest label "large")
+#   ./build.sh shared-data   tests on ../shared/data (ctest label "shared-data")
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -67,8 +68,13 @@ large)
     build release
     ctest --preset large
     ;;
+shared-data)
+    install_missing_packages
+    build release
+    ctest --preset shared-data
+    ;;
 *)
-    echo "usage: $0 demo|test|bench|large" >&2
+    echo "usage: $0 demo|test|bench|large|shared-data" >&2
     exit 2
     ;;
 esac

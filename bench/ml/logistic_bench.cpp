@@ -136,6 +136,7 @@ void cross_validation(benchmark::State& state, const std::string& file, std::siz
 const bool registered = [] {
     benchmark::RegisterBenchmark("ml.logistic/synthetic:1579x18/iterations:7", synthetic)
         ->Iterations(1)
+        ->Repetitions(1)
         ->Unit(benchmark::kSecond)
         ->UseRealTime();
     for (const char* file : {"edin.tsv", "lbw.tsv", "pcs.tsv", "uis.tsv"}) {
@@ -149,6 +150,7 @@ const bool registered = [] {
                     cross_validation(state, file, static_cast<std::size_t>(iterations), rate);
                 })
                 ->Iterations(1)
+                ->Repetitions(1)
                 ->Unit(benchmark::kSecond)
                 ->UseRealTime();
         }
