@@ -11,6 +11,7 @@
 #include <cloak/ml/dataset.hpp>
 #include <cloak/ml/logistic_regression.hpp>
 #include <cloak/ml/metrics.hpp>
+#include <cloak/ml/privacy.hpp>
 
 #ifndef CLOAK_SHARED_DATA_DIR
 #define CLOAK_SHARED_DATA_DIR "../shared/data"
@@ -86,6 +87,51 @@ TEST_CASE("ml/logistic/logN=12 encrypted Nesterov training equals plaintext trai
     INFO("accuracy encrypted " << encrypted_accuracy << ", plaintext " << plain_accuracy);
     CHECK(encrypted_accuracy == Approx(plain_accuracy).margin(0.01));
     CHECK(encrypted_accuracy >= 0.8);
+}
+
+TEST_CASE("ml/logistic/logN=12 differential privacy: noise on the encrypted gradient",
+          "[ml][logistic]") {
+    const ckks::Context context(small_parameters(8));
+    const ml::Dataset data = ml::synthetic_logistic(400, 5, 9).data;
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ml::EncryptedDataset encrypted = ml::encrypt(context, encryptor, encoder, data);
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(encrypted.packing.rotations(), false));
+    core::Seed seed{};
+    seed[0] = 42;
+    const ml::LogisticRegression trainer(
+        {.iterations = 2, .privacy = ml::DifferentialPrivacy{.epsilon = 1.0, .seed = seed}});
+    const ml::EncryptedModel trained = trainer.fit(eval, encrypted);
+    REQUIRE(trained.privacy.has_value());
+    const ml::PrivacyReport& report = *trained.privacy;
+    // sigma is the accountant's for 2 steps of this sensitivity; the
+    // sensitivity is 2 S sqrt(d + 1) / n with S = max |sigmoid| on [-8, 8].
+    double bound = 0;
+    for (int k = 0; k <= 4096; ++k) {
+        bound = std::max(bound, std::fabs(ml::kim_sigmoid(3)(8.0 * (k / 2048.0 - 1.0))));
+    }
+    CHECK(report.sensitivity == Approx(2 * bound * std::sqrt(6.0) / 400).epsilon(1e-12));
+    CHECK(report.sigma == Approx(ml::sigma_for_epsilon(1.0, 1e-5, 2, report.sensitivity)));
+    ml::RdpAccountant accountant;
+    accountant.compose({report.sensitivity, report.sigma}, 2);
+    CHECK(accountant.epsilon(1e-5) <= 1.0 + 1e-9);
+
+    // With the same seed the plaintext trainer draws the same noise.
+    const ml::Model decrypted = trained.decrypt(decryptor, encoder);
+    const ml::Model plain = trainer.fit_plain(data);
+    const ml::Model noiseless = ml::LogisticRegression({.iterations = 2}).fit_plain(data);
+    double worst = 0, moved = 0;
+    for (std::size_t j = 0; j < 6; ++j) {
+        worst = std::max(worst, std::fabs(decrypted.weights[j] - plain.weights[j]));
+        moved = std::max(moved, std::fabs(plain.weights[j] - noiseless.weights[j]));
+    }
+    INFO("encrypted vs plaintext with the same noise: "
+         << -std::log2(worst) << " bits; noise moved the weights by " << moved);
+    CHECK(-std::log2(worst) >= 14.0);
+    CHECK(moved > 1e-3);  // the noise is really there
 }
 
 TEST_CASE("ml/logistic bad input", "[ml][logistic]") {
