@@ -28,6 +28,7 @@
 #include <vector>
 
 #include <cloak/ckks/ciphertext.hpp>
+#include <cloak/ckks/encoder.hpp>
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/polynomial.hpp>
 #include <cloak/core/bits.hpp>
@@ -222,9 +223,13 @@ inline std::optional<ckks::Interval> width_two_interval(ckks::Interval interval,
 }
 
 /// Goldschmidt on a prepared input with validated arguments: see inverse().
+/// With a broadcast window w (1 < w < slots), only slots 0, w, 2w, .. of x are
+/// read: the level that brings y onto its scale multiplies by a mask of those
+/// slots too, and two rotations spread each over its window (softmax's sums).
 inline ckks::Ciphertext goldschmidt(const ckks::Evaluator& eval, const ckks::Ciphertext& x,
                                     ckks::Interval interval, std::size_t iterations,
-                                    double target_scale, const char* where) {
+                                    double target_scale, const char* where,
+                                    std::size_t broadcast_window = 0) {
     const double b = interval.b;
     const std::size_t top = x.level();
 
@@ -242,7 +247,19 @@ inline ckks::Ciphertext goldschmidt(const ckks::Evaluator& eval, const ckks::Cip
             where, ": interval end b = ", b, " is too large for the input's scale 2^",
             std::log2(x.scale()), "; divide the input by a constant first"));
     }
-    y = eval.match_scale(y, factor * y.scale() / prime(eval, top));
+    if (broadcast_window > 1 && broadcast_window < x.slots()) {
+        std::vector<double> heads(x.slots(), 0.0);
+        for (std::size_t i = 0; i < heads.size(); i += broadcast_window) {
+            heads[i] = 1.0;
+        }
+        const ckks::Encoder encoder(eval.context());
+        y = eval.rescale(eval.multiply(
+            y, encoder.encode(heads, {.level = top, .scale = factor, .slots = x.slots()})));
+        y = eval.rotate(y, -static_cast<std::int64_t>(broadcast_window - 1));
+        y = eval.rotate_and_sum(y, broadcast_window);
+    } else {
+        y = eval.match_scale(y, factor * y.scale() / prime(eval, top));
+    }
 
     // Factors 1 + y^(2^i) whose deviation from 1 stays below 2^-60 on the whole
     // interval change nothing; they are skipped (their levels dropped), so that a
@@ -626,9 +643,8 @@ inline SoftmaxPlan plan_softmax(const SoftmaxOptions& options, const char* where
     }
 }
 
-inline std::size_t softmax_depth(const SoftmaxPlan& plan, std::size_t window, std::size_t slots) {
-    const std::size_t mask = window > 1 && window < slots ? 1 : 0;
-    return ckks::Evaluator::depth(plan.exp) + mask + plan.inverse_iterations + 1 + 1;
+inline std::size_t softmax_depth(const SoftmaxPlan& plan) {
+    return ckks::Evaluator::depth(plan.exp) + plan.inverse_iterations + 1 + 1;
 }
 
 }  // namespace detail
@@ -654,24 +670,27 @@ inline std::size_t softmax_depth(const SoftmaxPlan& plan, std::size_t window, st
 }
 
 /// Levels softmax() consumes on a ciphertext of `slots` slots:
-/// Evaluator::depth(exp polynomial) + 1 (mask, only when 1 < window < slots)
-/// + inverse iterations + 1 (the inverse) + 1 (the last product).
+/// Evaluator::depth(exp polynomial) + inverse iterations + 1 (the inverse) + 1
+/// (the last product). The window only needs to fit the slots.
 /// @throws InvalidArgumentError as softmax() does for the options.
 [[nodiscard]] inline std::size_t softmax_depth(const SoftmaxOptions& options, std::size_t slots) {
     constexpr const char* where = "approx::softmax_depth";
     detail::check_window(options.window, slots, where);
-    return detail::softmax_depth(detail::plan_softmax(options, where), options.window, slots);
+    return detail::softmax_depth(detail::plan_softmax(options, where));
 }
 
 /// Softmax over each window of `window` consecutive slots: slot i of window W
 /// becomes exp(x_i) / sum_{j in W} exp(x_j).
 /// 1. exp by a Chebyshev interpolant on the input interval (Evaluator::evaluate).
 /// 2. The window sums by rotate-and-sum (rotations 1, 2, .., window/2): slot
-///    j w then holds its window's sum. When the window is smaller than the
-///    slots, a mask keeps those slots (one level), a rotation by -(window - 1)
-///    moves each sum to its window's last slot, and rotate-and-sum again spreads
-///    it over the window (the softmax_rotations(window) keys).
-/// 3. 1 / sum by inverse() on [w e^a, w e^b] (or sum_interval).
+///    j w then holds its window's sum (every slot does when the window is all
+///    the slots).
+/// 3. 1 / sum by inverse()'s Goldschmidt on [w e^a, w e^b] (or sum_interval).
+///    When the window is smaller than the slots, its first level, which
+///    multiplies by a constant anyway, multiplies by a mask of the slots j w
+///    instead; a rotation by -(window - 1) then moves each sum to its window's
+///    last slot and rotate-and-sum spreads it over the window. No level.
+///    Rotation keys: softmax_rotations(window).
 /// 4. exp(x) times the inverse, exp coming down onto the scale that lands the
 ///    result exactly on the target.
 /// Inputs must stay within [a, b]: outside it the exp interpolant and the
@@ -696,24 +715,15 @@ inline std::size_t softmax_depth(const SoftmaxPlan& plan, std::size_t window, st
     const detail::SoftmaxPlan plan = detail::plan_softmax(options, where);
     detail::check_target_scale(options.target_scale, where);
     const std::size_t window = options.window;
-    detail::check_input(eval, x, detail::softmax_depth(plan, window, x.slots()), where,
+    detail::check_input(eval, x, detail::softmax_depth(plan), where,
                         "narrow the input interval, or lower the degree or the iterations");
     const ckks::Ciphertext input = detail::prepared(eval, x);
     const double target = options.target_scale.value_or(input.scale());
 
     const ckks::Ciphertext e = eval.evaluate(plan.exp, input, {.target_scale = target});
-    ckks::Ciphertext sums = eval.rotate_and_sum(e, window);
-    if (window > 1 && window < x.slots()) {
-        std::vector<double> heads(x.slots(), 0.0);
-        for (std::size_t i = 0; i < heads.size(); i += window) {
-            heads[i] = 1.0;
-        }
-        sums = eval.rescale(eval.multiply(sums, std::span<const double>(heads)));
-        sums = eval.rotate(sums, -static_cast<std::int64_t>(window - 1));
-        sums = eval.rotate_and_sum(sums, window);
-    }
-    const ckks::Ciphertext inverse =
-        detail::goldschmidt(eval, sums, plan.sum_interval, plan.inverse_iterations, target, where);
+    const ckks::Ciphertext sums = eval.rotate_and_sum(e, window);
+    const ckks::Ciphertext inverse = detail::goldschmidt(
+        eval, sums, plan.sum_interval, plan.inverse_iterations, target, where, window);
     const std::size_t level = inverse.level();
     const ckks::Ciphertext el =
         detail::to_level(eval, e, level, target * detail::prime(eval, level) / inverse.scale());
