@@ -9,6 +9,7 @@
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/keys.hpp>
 #include <cloak/ml/dataset.hpp>
+#include <cloak/ml/federated.hpp>
 #include <cloak/ml/logistic_regression.hpp>
 #include <cloak/ml/metrics.hpp>
 #include <cloak/ml/privacy.hpp>
@@ -201,4 +202,41 @@ TEST_CASE("ml/logistic/shared-data/edin encrypted training at 128-bit parameters
     CHECK(accuracy == Approx(plain_accuracy).margin(0.005));
     CHECK(accuracy >= 0.85);
     CHECK(auc >= 0.93);
+}
+
+TEST_CASE("ml/federated/logN=12 the aggregate decrypts to the weighted average only",
+          "[ml][federated]") {
+    const ckks::Context context(small_parameters(1));
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ckks::Evaluator aggregator(context);
+    const std::vector<std::vector<double>> models = {
+        {0.5, -1.25, 2.0}, {0.25, 0.75, -1.0}, {-0.5, 0.125, 3.0}};
+    const std::vector<double> counts = {100, 300, 600};
+    std::vector<ml::EncryptedUpdate> updates;
+    for (std::size_t k = 0; k < 3; ++k) {
+        updates.push_back(ml::encrypt_update(encryptor, encoder, models[k], counts[k]));
+    }
+    const ml::EncryptedUpdate sum = ml::aggregate(aggregator, updates);
+    CHECK(sum.weight == 1000);
+    CHECK(sum.values.level() == updates[0].values.level());  // additions use no level
+    const std::vector<double> average = ml::decrypt_average(decryptor, encoder, sum);
+    REQUIRE(average.size() == 3);
+    std::vector<double> expected(3, 0.0);
+    for (std::size_t k = 0; k < 3; ++k) {
+        for (std::size_t j = 0; j < 3; ++j)
+            expected[j] += models[k][j] * counts[k] / 1000;
+    }
+    const double bits = ckks::precision_bits(average, expected);
+    INFO("weighted average: " << bits << " bits");
+    CHECK(bits >= 25.0);
+
+    const std::vector<double> other = {1.0, 2.0};
+    updates.push_back(ml::encrypt_update(encryptor, encoder, other, 5));
+    CHECK_THROWS_WITH(ml::aggregate(aggregator, updates), Catch::Contains("update 3 has 2 values"));
+    CHECK_THROWS_AS(ml::aggregate(aggregator, std::span<const ml::EncryptedUpdate>()),
+                    InvalidArgumentError);
+    CHECK_THROWS_AS(ml::encrypt_update(encryptor, encoder, other, 0.0), InvalidArgumentError);
 }

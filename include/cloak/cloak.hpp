@@ -8,6 +8,8 @@
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/key_switch.hpp>
 #include <cloak/ckks/keys.hpp>
+#include <cloak/ckks/linear_transform.hpp>
+#include <cloak/ckks/matrix.hpp>
 #include <cloak/ckks/parameters.hpp>
 #include <cloak/ckks/polynomial.hpp>
 #include <cloak/ckks/polynomial_evaluator.hpp>
@@ -17,6 +19,11 @@
 #include <cloak/core/parallel.hpp>
 #include <cloak/core/primes.hpp>
 #include <cloak/core/random.hpp>
+#include <cloak/ml/dataset.hpp>
+#include <cloak/ml/federated.hpp>
+#include <cloak/ml/logistic_regression.hpp>
+#include <cloak/ml/metrics.hpp>
+#include <cloak/ml/privacy.hpp>
 #include <cloak/ring/arith.hpp>
 #include <cloak/ring/automorphism.hpp>
 #include <cloak/ring/backend.hpp>
