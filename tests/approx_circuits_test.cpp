@@ -114,23 +114,32 @@ std::vector<double> softmax_windows(const std::vector<double>& x, std::size_t wi
 
 }  // namespace
 
-TEST_CASE("approx/inverse/logN=12 Goldschmidt on [1, 8] and [0.05, 1]", "[approx][circuits]") {
+TEST_CASE("approx/inverse/logN=12 Goldschmidt on [1, 8], [0.05, 1], [10, 1000]",
+          "[approx][circuits]") {
     CircuitFixture& f = fixture();
-    for (const ckks::Interval interval : {ckks::Interval{1.0, 8.0}, ckks::Interval{0.05, 1.0}}) {
+    struct Case {
+        ckks::Interval interval;
+        double target_scale;  // outputs down to 1/1000 keep their relative bits at 2^50
+        double relative_floor;
+    };
+    for (const Case c : {Case{{1.0, 8.0}, 0x1p40, 22.0}, Case{{0.05, 1.0}, 0x1p40, 22.0},
+                         Case{{10.0, 1000.0}, 0x1p50, 20.0}}) {
+        const ckks::Interval interval = c.interval;
         const auto x = uniform_values(f.context.slots(), interval.a, interval.b, 21);
-        const approx::InverseOptions options{.interval = interval};
+        const approx::InverseOptions options{.interval = interval, .target_scale = c.target_scale};
         const std::size_t k = approx::inverse_iterations(interval);
         const ckks::Ciphertext cx = encrypt_at(x, k + 1);
         const ckks::Ciphertext cy = approx::inverse(f.evaluator, cx, options);
         const Measured m = measure(cx, cy, map_values(x, [](double v) { return 1.0 / v; }));
-        INFO("1/x on [" << interval.a << ", " << interval.b << "], " << k
-                        << " iterations: " << m.bits << " bits, " << m.relative_bits
-                        << " bits relative, " << m.levels_used << " levels");
+        INFO("1/x on [" << interval.a << ", " << interval.b << "] at scale 2^"
+                        << std::log2(c.target_scale) << ", " << k << " iterations: " << m.bits
+                        << " bits, " << m.relative_bits << " bits relative, " << m.levels_used
+                        << " levels");
         CHECK(approx::inverse_error(interval, k) <= approx::default_circuit_error);
         CHECK(approx::inverse_depth(options) == k + 1);
         CHECK(m.levels_used == k + 1);
-        CHECK(m.scale == f.context.scale());
-        CHECK(m.relative_bits >= 22.0);
+        CHECK(m.scale == c.target_scale);
+        CHECK(m.relative_bits >= c.relative_floor);
     }
 }
 
@@ -172,10 +181,11 @@ TEST_CASE("approx/inverse/logN=12 error follows (1 - a/b)^(2^k), chosen scale, a
     CHECK(m.relative_bits >= 22.0);
 }
 
-TEST_CASE("approx/inverse_sqrt/logN=12 Chebyshev start and Newton on [1, 16] and [0.1, 1]",
+TEST_CASE("approx/inverse_sqrt/logN=12 Chebyshev start and Newton on [1, 16], [0.1, 1], [1, 1000]",
           "[approx][circuits]") {
     CircuitFixture& f = fixture();
-    for (const ckks::Interval interval : {ckks::Interval{1.0, 16.0}, ckks::Interval{0.1, 1.0}}) {
+    for (const ckks::Interval interval :
+         {ckks::Interval{1.0, 16.0}, ckks::Interval{0.1, 1.0}, ckks::Interval{1.0, 1000.0}}) {
         const auto x = uniform_values(f.context.slots(), interval.a, interval.b, 31);
         const approx::InverseSqrtOptions options{.interval = interval};
         const approx::InverseSqrtPlan plan = approx::inverse_sqrt_plan(options);
@@ -277,7 +287,7 @@ TEST_CASE("approx/circuits bad input", "[approx][circuits]") {
         approx::softmax(
             f.evaluator, cx,
             {.window = 8, .input_interval = {-4.0, 0.0}, .sum_interval = ckks::Interval{0.0, 8.0}}),
-        Catch::Contains("0 < a < b"));
+        Catch::Contains("sum_interval [0, 8]") && Catch::Contains("0 < a < b"));
 
     // Iterations: 0, above 30, and a default above 30.
     CHECK_THROWS_WITH(approx::inverse(f.evaluator, cx, {.interval = {1.0, 2.0}, .iterations = 0}),

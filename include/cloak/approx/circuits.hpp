@@ -23,7 +23,7 @@
 #include <limits>
 #include <numbers>
 #include <optional>
-#include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -91,13 +91,14 @@ struct SoftmaxOptions {
 
 namespace detail {
 
-inline void check_positive_interval(ckks::Interval interval, const char* where) {
+inline void check_positive_interval(ckks::Interval interval, const char* where,
+                                    const char* field = "interval") {
     if (!(std::isfinite(interval.a) && std::isfinite(interval.b) && interval.a > 0 &&
           interval.a < interval.b)) {
-        throw InvalidArgumentError(cloak::detail::message(
-            where, ": interval [", interval.a, ", ", interval.b,
-            "] must satisfy 0 < a < b (finite); pass .interval = {.a = lo, .b = hi} bounding "
-            "the input values, with lo > 0"));
+        throw InvalidArgumentError(
+            cloak::detail::message(where, ": ", field, " [", interval.a, ", ", interval.b,
+                                   "] must satisfy 0 < a < b (finite); pass .", field,
+                                   " = {.a = lo, .b = hi} bounding the values, with lo > 0"));
     }
 }
 
@@ -323,8 +324,8 @@ namespace detail {
 
 inline std::size_t resolve_inverse_iterations(ckks::Interval interval,
                                               const std::optional<std::size_t>& iterations,
-                                              const char* where) {
-    check_positive_interval(interval, where);
+                                              const char* where, const char* field = "interval") {
+    check_positive_interval(interval, where, field);
     if (iterations) {
         check_iterations(*iterations, where, "each doubles the bits of precision");
         return *iterations;
@@ -332,9 +333,10 @@ inline std::size_t resolve_inverse_iterations(ckks::Interval interval,
     const std::size_t k = inverse_iterations(interval);
     if (k > max_circuit_iterations) {
         throw InvalidArgumentError(cloak::detail::message(
-            where, ": interval [", interval.a, ", ", interval.b, "] (ratio b/a = ",
+            where, ": ", field, " [", interval.a, ", ", interval.b, "] (ratio b/a = ",
             interval.b / interval.a, ") needs ", k, " Goldschmidt iterations for 2^-20, above ",
-            max_circuit_iterations, "; narrow the interval"));
+            max_circuit_iterations, "; narrow the interval",
+            std::string_view(field) == "sum_interval" ? " (or the input interval)" : ""));
     }
     return k;
 }
@@ -349,19 +351,26 @@ inline std::size_t resolve_inverse_iterations(ckks::Interval interval,
            1;
 }
 
-/// 1/x slot by slot for x in [a, b], 0 < a < b, by Goldschmidt's division
-/// (Goldschmidt 1964; Cheon, Kim, Kim, Lee, Lee 2019, "Numerical method for
-/// comparison on homomorphically encrypted numbers", Algorithm 2 "Inv"; Panda
-/// 2022): x' = x / b in [a/b, 1] and y = 1 - x' (no level: x / b is x read at
-/// scale S b), then 1/x' = prod_{i<k} (1 + y^(2^i)) / (1 - y^(2^k)), and 1/x =
-/// that product / b (no level again). The relative error is -y^(2^k), at most
-/// (1 - a/b)^(2^k) = inverse_error(interval, k).
+/// 1/x slot by slot for x in [a, b], 0 < a < b, by Goldschmidt's division as
+/// Cheon, Kim, Kim, Lee, Lee 2019 ("Numerical method for comparison on
+/// homomorphically encrypted numbers", the Inverse algorithm) run it: x' = x / b
+/// in [a/b, 1] and y = 1 - x' (no level: x / b is x read at scale S b), then
+/// 1/x' = prod_{i<k} (1 + y^(2^i)) / (1 - y^(2^k)), and 1/x = that product / b
+/// (no level again). The relative error is -y^(2^k), at most (1 - a/b)^(2^k) =
+/// inverse_error(interval, k): the result is always slightly below 1/x.
 ///
-/// Levels: k + 1 (inverse_depth): one to bring y onto a scale near the target,
-/// k for the squarings and products. The first factor waits at a higher level
-/// and comes down through match_scale onto the scale that makes the result land
-/// exactly on the target; its integer factor, about q / b, rounds to a relative
-/// b / (2q), negligible unless b is beyond 2^15 or so.
+/// Levels: k + 1 (inverse_depth): one to bring y onto a scale near the primes
+/// (so that its squares keep their scales), k for the squarings and products.
+/// The first factor 1 + y waits a level and comes down through match_scale onto
+/// the scale that lands the result exactly on the target; that integer factor,
+/// about target / b, rounds to a relative b / (2 target): negligible unless b
+/// is beyond 2^15 or so at scale 2^40.
+///
+/// Precision beyond that bound: y carries the rescaling noise of a ciphertext
+/// at a scale near the primes (about 2^-30 at 40-bit primes), a relative
+/// 2^-30 b / x in 1/x; and the output's own rounding is absolute, so outputs as
+/// small as 1/b want a larger target scale (measured at N = 2^12: 24 bits
+/// relative on [1, 8], 23.4 on [10, 1000] at target scale 2^50).
 /// @throws InvalidArgumentError for an interval without 0 < a < b, iterations 0
 ///         or above 30, a default count above 30, a non-positive target scale.
 /// @throws LevelError when x has fewer than k + 1 levels (checked first).
@@ -486,29 +495,60 @@ inline InverseSqrtPlan plan_inverse_sqrt(const InverseSqrtOptions& options, cons
     return std::move(*best);
 }
 
-// Newton steps y <- y (3 - x y^2) / 2 = (3 y - (x y)(y^2)) / 2: two levels each.
-// x waits above and comes down onto the scale that makes each step land on
-// target_scale exactly; the 1/2 is read into the scale.
-inline ckks::Ciphertext newton_inverse_sqrt(const ckks::Evaluator& eval, const ckks::Ciphertext& x,
-                                            ckks::Ciphertext y, std::size_t iterations,
-                                            double target_scale) {
-    for (std::size_t n = 0; n < iterations; ++n) {
-        const std::size_t level = y.level();
-        const double q1 = prime(eval, level);
-        const double q2 = prime(eval, level - 1);
-        const double s = y.scale();
-        // (x y)(y^2) lands on sx s^3 / (q1^2 q2) = target / 2.
-        const double sx = (target_scale / 2.0) * (q1 / s) * (q1 / s) * (q2 / s);
-        const ckks::Ciphertext xl = to_level(eval, x, level, sx);
-        const ckks::Ciphertext xy = eval.rescale(eval.multiply(xl, y));
-        const ckks::Ciphertext yy = eval.rescale(eval.square(y));
-        const ckks::Ciphertext xyyy = eval.rescale(eval.multiply(xy, yy));
-        ckks::Ciphertext three_y = eval.match_scale(eval.multiply_integer(y, 3), xyyy.scale());
-        eval.drop_level_to_inplace(three_y, xyyy.level());
-        y = eval.sub(three_y, xyyy);
-        y.set_scale(target_scale);  // twice the scale: (3 y - x y^3) / 2
-    }
-    return y;
+// The scale the Newton iterates are kept at: T v with v = (a b / 2)^(1/5). A
+// step multiplies x (at scale sx) by y and y by itself, and their product must
+// land on a given scale, so sx s^3 is fixed; the smallest of x (at a) and y^2
+// (at b) would lose the most bits to rescaling noise, and this v balances them
+// (1 at [1, 2]; about 3.5 at [1, 1000], where keeping y at T would leave y^2 =
+// 1/1000 only 30 bits above the noise).
+inline double newton_working_scale(ckks::Interval interval, double target_scale) {
+    const double v = std::pow(interval.a * interval.b / 2.0, 0.2);
+    return target_scale * std::clamp(v, 0x1p-10, 0x1p10);
+}
+
+// One Newton step y <- y (3 - x y^2) / 2 = (3 y - (x y)(y^2)) / 2 in two levels,
+// landing exactly on next_scale. x waits above and comes down onto the scale
+// that makes it so; 3 y comes down onto the product's scale; the 1/2 is read
+// into the scale.
+inline ckks::Ciphertext newton_step(const ckks::Evaluator& eval, const ckks::Ciphertext& x,
+                                    const ckks::Ciphertext& y, double next_scale) {
+    const std::size_t level = y.level();
+    const double q1 = prime(eval, level);
+    const double q2 = prime(eval, level - 1);
+    const double s = y.scale();
+    // (x y)(y^2) lands on sx s^3 / (q1^2 q2) = next_scale / 2.
+    const double sx = (next_scale / 2.0) * (q1 / s) * (q1 / s) * (q2 / s);
+    const ckks::Ciphertext xl = to_level(eval, x, level, sx);
+    const ckks::Ciphertext xy = eval.rescale(eval.multiply(xl, y));
+    const ckks::Ciphertext yy = eval.rescale(eval.square(y));
+    const ckks::Ciphertext xyyy = eval.rescale(eval.multiply(xy, yy));
+    ckks::Ciphertext three_y = eval.match_scale(eval.multiply_integer(y, 3), xyyy.scale());
+    eval.drop_level_to_inplace(three_y, xyyy.level());
+    ckks::Ciphertext next = eval.sub(three_y, xyyy);
+    next.set_scale(next_scale);  // twice the scale: (3 y - x y^3) / 2
+    return next;
+}
+
+// sqrt(x) from y ~ 1/sqrt(x) in the form of a last Newton step: with z = x y,
+// x y_next = z (3 - z y) / 2. Three levels (z, z y, the product), where a Newton
+// step and a product with x would take three too, but every intermediate is
+// near 1 or sqrt(x): no y^2 that is small for large x.
+inline ckks::Ciphertext newton_sqrt(const ckks::Evaluator& eval, const ckks::Ciphertext& x,
+                                    const ckks::Ciphertext& y, double target_scale) {
+    const std::size_t level = y.level();
+    // z = x y at the target scale.
+    const ckks::Ciphertext z = eval.rescale(
+        eval.multiply(to_level(eval, x, level, target_scale * prime(eval, level) / y.scale()), y));
+    // w = z y, near 1, at the target scale (y comes down the level it waits).
+    const ckks::Ciphertext w = eval.rescale(eval.multiply(
+        z, to_level(eval, y, level - 1, target_scale * prime(eval, level - 1) / z.scale())));
+    const ckks::Ciphertext three_minus_w = eval.add(eval.negate(w), 3.0);
+    // z (3 - w) lands on target / 2, read as z (3 - w) / 2 at the target.
+    const double z_scale = (target_scale / 2.0) * prime(eval, level - 2) / three_minus_w.scale();
+    ckks::Ciphertext result =
+        eval.rescale(eval.multiply(to_level(eval, z, level - 2, z_scale), three_minus_w));
+    result.set_scale(target_scale);
+    return result;
 }
 
 }  // namespace detail
@@ -532,8 +572,8 @@ inline ckks::Ciphertext newton_inverse_sqrt(const ckks::Evaluator& eval, const c
 
 /// 1/sqrt(x) slot by slot for x in [a, b], 0 < a < b: an initial guess y0 by a
 /// Chebyshev interpolant of 1/sqrt (Evaluator::evaluate), then Newton's
-/// iteration y <- y (3 - x y^2) / 2 (Panda 2022, "Polynomial approximation of
-/// inverse sqrt function for FHE"; Qu, Xu 2023 use the same split), computed as
+/// iteration y <- y (3 - x y^2) / 2 (as in Panda 2022, "Polynomial approximation
+/// of inverse sqrt function for FHE": a polynomial start, then Newton), computed as
 /// (3 y - (x y)(y^2)) / 2 in two levels with the 1/2 read into the scale. The
 /// relative error e of y sqrt(x) - 1 maps to -e^2 (3 + e) / 2 per step.
 ///
@@ -553,14 +593,19 @@ inline ckks::Ciphertext newton_inverse_sqrt(const ckks::Evaluator& eval, const c
     detail::check_input(eval, x, plan.depth, where, "lower the degree, or pass fewer iterations");
     const ckks::Ciphertext input = detail::prepared(eval, x);
     const double target = options.target_scale.value_or(input.scale());
-    ckks::Ciphertext y = eval.evaluate(plan.initial, input, {.target_scale = target});
-    return detail::newton_inverse_sqrt(eval, input, std::move(y), plan.iterations, target);
+    const double working = detail::newton_working_scale(options.interval, target);
+    ckks::Ciphertext y = eval.evaluate(plan.initial, input, {.target_scale = working});
+    for (std::size_t n = 0; n < plan.iterations; ++n) {
+        y = detail::newton_step(eval, input, y, n + 1 == plan.iterations ? target : working);
+    }
+    return y;
 }
 
-/// sqrt(x) slot by slot for x in [a, b], 0 < a < b: x * inverse_sqrt(x), the
-/// last product with x brought down onto the scale that lands the result on the
-/// target exactly. Levels: inverse_sqrt_depth + 1 (sqrt_depth). The relative
-/// error is inverse_sqrt's.
+/// sqrt(x) slot by slot for x in [a, b], 0 < a < b: x * inverse_sqrt(x), with
+/// the last Newton step and the product with x fused as z (3 - z y) / 2 for
+/// z = x y, so that every intermediate is near 1 or sqrt(x) and the relative
+/// precision does not depend on the interval's width. Levels: inverse_sqrt_depth
+/// + 1 (sqrt_depth). The relative error bound is inverse_sqrt's.
 /// @throws as inverse_sqrt().
 [[nodiscard]] inline ckks::Ciphertext sqrt(const ckks::Evaluator& eval, const ckks::Ciphertext& x,
                                            const SqrtOptions& options) {
@@ -571,14 +616,12 @@ inline ckks::Ciphertext newton_inverse_sqrt(const ckks::Evaluator& eval, const c
                         "lower the degree, or pass fewer iterations");
     const ckks::Ciphertext input = detail::prepared(eval, x);
     const double target = options.target_scale.value_or(input.scale());
-    ckks::Ciphertext y = eval.evaluate(plan.initial, input, {.target_scale = target});
-    y = detail::newton_inverse_sqrt(eval, input, std::move(y), plan.iterations, target);
-    const std::size_t level = y.level();
-    const ckks::Ciphertext xl =
-        detail::to_level(eval, input, level, target * detail::prime(eval, level) / y.scale());
-    ckks::Ciphertext result = eval.rescale(eval.multiply(xl, y));
-    result.set_scale(target);
-    return result;
+    const double working = detail::newton_working_scale(options.interval, target);
+    ckks::Ciphertext y = eval.evaluate(plan.initial, input, {.target_scale = working});
+    for (std::size_t n = 0; n + 1 < plan.iterations; ++n) {
+        y = detail::newton_step(eval, input, y, working);
+    }
+    return detail::newton_sqrt(eval, input, y, target);
 }
 
 // ---- softmax ------------------------------------------------------------------------
@@ -615,7 +658,7 @@ inline SoftmaxPlan plan_softmax(const SoftmaxOptions& options, const char* where
     }
     const ckks::Interval sums = options.sum_interval.value_or(ckks::Interval{low, high});
     const std::size_t iterations =
-        resolve_inverse_iterations(sums, options.inverse_iterations, where);
+        resolve_inverse_iterations(sums, options.inverse_iterations, where, "sum_interval");
     if (options.exp_degree) {
         check_degree(*options.exp_degree, where);
     }
