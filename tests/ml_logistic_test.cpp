@@ -10,6 +10,7 @@
 #include <cloak/ckks/keys.hpp>
 #include <cloak/ml/dataset.hpp>
 #include <cloak/ml/federated.hpp>
+#include <cloak/ml/linear_regression.hpp>
 #include <cloak/ml/logistic_regression.hpp>
 #include <cloak/ml/metrics.hpp>
 #include <cloak/ml/privacy.hpp>
@@ -239,4 +240,42 @@ TEST_CASE("ml/federated/logN=12 the aggregate decrypts to the weighted average o
     CHECK_THROWS_AS(ml::aggregate(aggregator, std::span<const ml::EncryptedUpdate>()),
                     InvalidArgumentError);
     CHECK_THROWS_AS(ml::encrypt_update(encryptor, encoder, other, 0.0), InvalidArgumentError);
+}
+
+TEST_CASE("ml/linear/logN=12 encrypted ridge regression equals plaintext training",
+          "[ml][linear_regression]") {
+    const ckks::Context context(small_parameters(12));
+    const ml::SyntheticDataset synthetic = ml::synthetic_linear(300, 5, 3);
+    const ml::Dataset& data = synthetic.data;
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ml::EncryptedDataset encrypted = ml::encrypt(context, encryptor, encoder, data);
+    REQUIRE(encrypted.targets.size() == encrypted.blocks.size());
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(encrypted.packing.rotations(), false));
+    for (const double ridge : {0.0, 0.05}) {
+        const ml::LinearRegression trainer({.iterations = 4, .ridge = ridge});
+        REQUIRE(ml::LinearRegression::max_iterations(context) == 4);
+        const ml::EncryptedModel trained = trainer.fit(eval, encrypted);
+        CHECK(trained.weights.level() == 0);
+        const ml::Model model = trained.decrypt(decryptor, encoder);
+        const ml::Model plain = trainer.fit_plain(data);
+        double worst = 0;
+        for (std::size_t j = 0; j < 6; ++j) {
+            worst = std::max(worst, std::fabs(model.weights[j] - plain.weights[j]));
+        }
+        const std::vector<double> labels(data.labels().begin(), data.labels().end());
+        const double mse = ml::mse(model.scores(data), labels);
+        const double plain_mse = ml::mse(plain.scores(data), labels);
+        INFO("ridge " << ridge << ": weights within 2^" << std::log2(worst) << ", MSE " << mse
+                      << " (plaintext " << plain_mse << ")");
+        CHECK(-std::log2(worst) >= 15.0);
+        CHECK(mse == Approx(plain_mse).epsilon(1e-3));
+    }
+    // Classification data is refused, and regression data by the logistic trainer.
+    CHECK_THROWS_AS(ml::LogisticRegression({.iterations = 1}).fit(eval, encrypted),
+                    InvalidArgumentError);
+    CHECK_THROWS_AS(ml::LinearRegression({.ridge = -1.0}), InvalidArgumentError);
 }

@@ -1,6 +1,8 @@
 // cloak: the umbrella header. It includes the public API only.
 #pragma once
 
+#include <cloak/approx/approx.hpp>
+#include <cloak/approx/circuits.hpp>
 #include <cloak/ckks/ciphertext.hpp>
 #include <cloak/ckks/context.hpp>
 #include <cloak/ckks/encoder.hpp>
@@ -21,6 +23,7 @@
 #include <cloak/core/random.hpp>
 #include <cloak/ml/dataset.hpp>
 #include <cloak/ml/federated.hpp>
+#include <cloak/ml/linear_regression.hpp>
 #include <cloak/ml/logistic_regression.hpp>
 #include <cloak/ml/metrics.hpp>
 #include <cloak/ml/privacy.hpp>

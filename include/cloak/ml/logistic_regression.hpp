@@ -56,6 +56,89 @@
 
 namespace cloak::inline v0::ml {
 
+namespace detail {
+
+/// x times per-slot constants c (one per slot, or one for all), landing at
+/// exactly (level, scale) from a ciphertext above `level`: drop to level + 1,
+/// multiply by c encoded at scale * q / x.scale(), rescale. One level, taken
+/// from an operand that has levels to spare.
+inline ckks::Ciphertext bring(const ckks::Evaluator& eval, const ckks::Encoder& encoder,
+                              const ckks::Ciphertext& x, std::span<const double> c,
+                              std::size_t level, double scale) {
+    if (x.level() <= level) {
+        throw LevelError(cloak::detail::message("ml: an operand at level ", x.level(),
+                                                " cannot be brought to level ", level,
+                                                " (internal level plan broken)"));
+    }
+    const ckks::Ciphertext dropped = eval.drop_level_to(x, level + 1);
+    const double prime = static_cast<double>(eval.context().level(level + 1).q->values().back());
+    const ckks::EncodeOptions where{
+        .level = level + 1, .scale = scale * prime / x.scale(), .slots = x.slots()};
+    ckks::Ciphertext out = eval.multiply(
+        dropped, c.size() == 1 ? encoder.encode(c[0], where) : encoder.encode(c, where));
+    eval.rescale_inplace(out);
+    out.set_scale(scale);
+    return out;
+}
+
+inline ckks::Ciphertext bring(const ckks::Evaluator& eval, const ckks::Encoder& encoder,
+                              const ckks::Ciphertext& x, double c, std::size_t level,
+                              double scale) {
+    const double one[1] = {c};
+    return bring(eval, encoder, x, std::span<const double>(one), level, scale);
+}
+
+inline std::optional<ckks::ParametersLiteral> training_literal(std::size_t levels) {
+    for (int log_n = 13; log_n <= 16; ++log_n) {
+        const int room = rlwe::max_log_qp_128(log_n) - 60 - 40 * static_cast<int>(levels);
+        const auto primes = static_cast<int>(levels + 1);
+        // For each digit count, the fewest special primes of at most 50 bits
+        // (the AVX-512 IFMA kernels' limit) whose product covers the largest digit.
+        for (int dnum = 1; dnum <= primes; ++dnum) {
+            const int per_digit = (primes + dnum - 1) / dnum;
+            const int digit_bits = 60 + 40 * (per_digit - 1);
+            const int special = (digit_bits + 50) / 50;
+            const int bits = (digit_bits + special) / special + 1;  // product > digit
+            if (special * bits > room)
+                continue;
+            std::vector<int> log_q(levels + 1, 40);
+            log_q[0] = 60;
+            return ckks::ParametersLiteral{.log_n = log_n,
+                                           .log_q = log_q,
+                                           .log_p = std::vector<int>(special, bits),
+                                           .log_scale = 40,
+                                           .dnum = static_cast<std::size_t>(dnum)};
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace detail
+
+/// The smallest 128-bit-secure CKKS parameters with `levels` levels for
+/// training: N from 2^13 to 2^16, q0 of 60 bits, 40-bit level primes and scale
+/// 2^40, special primes below 2^50 (the IFMA kernels' limit) in the fewest
+/// key-switching digits the bound log2(QP) allows.
+/// @throws ParameterError when N = 2^16 cannot hold them.
+[[nodiscard]] inline ckks::Parameters training_parameters(
+    std::size_t levels, rlwe::Security security = rlwe::Security::classical128) {
+    auto literal = detail::training_literal(levels);
+    if (!literal) {
+        std::size_t most = levels;
+        while (most > 0 && !detail::training_literal(most))
+            --most;
+        throw ParameterError(
+            cloak::detail::message("ml::training_parameters: ", levels,
+                                   " levels are beyond what N = 2^16 holds at the "
+                                   "128-bit bound (at most ",
+                                   most,
+                                   "); train fewer iterations (bootstrapping lifts the "
+                                   "limit once it lands)"));
+    }
+    literal->security = security;
+    return ckks::Parameters::from(*literal);
+}
+
 /// Where the samples sit in the slots (see the file comment).
 struct Packing {
     /// Slots per sample: the next power of two >= features + 1 (bias first).
@@ -103,27 +186,27 @@ struct Packing {
     }
 };
 
-/// A dataset encrypted in the packing above: z_i = y_i (1, x_i), y_i in {-1, +1}.
+/// A dataset encrypted in the packing above. Classification: z_i = y_i (1, x_i)
+/// with y_i in {-1, +1} (the y*x trick). Regression: (1, x_i) in the blocks
+/// and the targets y_i at the block starts of `targets`, one per block ciphertext.
 struct EncryptedDataset {
     std::vector<ckks::Ciphertext> blocks;
+    std::vector<ckks::Ciphertext> targets;
     Packing packing;
+    Task task = Task::classification;
 };
 
-/// Encrypts a classification dataset whose features lie in [-1, 1] (normalize
-/// it first: ml::Normalizer). The key owner runs this; the result goes to the
-/// party that trains.
-/// @throws InvalidArgumentError for a regression dataset, features outside
-///         [-1, 1], or an empty dataset; ShapeError when a sample does not fit.
+/// Encrypts a dataset whose features lie in [-1, 1] (normalize it first:
+/// ml::Normalizer). The key owner runs this; the result goes to the party that
+/// trains.
+/// @throws InvalidArgumentError for features outside [-1, 1] or an empty
+///         dataset; ShapeError when a sample does not fit.
 [[nodiscard]] inline EncryptedDataset encrypt(const ckks::Context& context,
                                               const ckks::Encryptor& encryptor,
                                               const ckks::Encoder& encoder, const Dataset& data) {
     constexpr const char* where = "ml::encrypt";
     if (data.rows() == 0) {
         throw InvalidArgumentError(cloak::detail::message(where, ": the dataset is empty"));
-    }
-    if (data.task() != Task::classification) {
-        throw InvalidArgumentError(cloak::detail::message(
-            where, ": logistic regression needs a classification dataset (labels 0/1)"));
     }
     for (std::size_t i = 0; i < data.values().size(); ++i) {
         const double v = data.values()[i];
@@ -135,20 +218,26 @@ struct EncryptedDataset {
     }
     EncryptedDataset out;
     out.packing = Packing::of(data.rows(), data.features(), context.slots());
+    out.task = data.task();
+    const bool classification = data.task() == Task::classification;
     const Packing& p = out.packing;
     for (std::size_t c = 0; c < p.ciphertexts; ++c) {
         std::vector<double> slots(p.slots, 0.0);
+        std::vector<double> targets(p.slots, 0.0);
         for (std::size_t s = 0; s < p.samples_per_ciphertext; ++s) {
             const std::size_t i = c * p.samples_per_ciphertext + s;
             if (i >= data.rows())
                 break;
-            const double y = data.labels()[i] > 0.5 ? 1.0 : -1.0;
+            const double y = classification ? (data.labels()[i] > 0.5 ? 1.0 : -1.0) : 1.0;
             double* block = slots.data() + s * p.block;
             block[0] = y;
             for (std::size_t j = 0; j < p.features; ++j)
                 block[j + 1] = y * data.x(i, j);
+            targets[s * p.block] = data.labels()[i];
         }
         out.blocks.push_back(encryptor.encrypt(encoder.encode(slots)));
+        if (!classification)
+            out.targets.push_back(encryptor.encrypt(encoder.encode(targets)));
     }
     return out;
 }
@@ -156,6 +245,24 @@ struct EncryptedDataset {
 /// A trained model in the clear: weights with the bias first.
 struct Model {
     std::vector<double> weights;
+
+    /// w_0 + sum_j w_{j+1} x_j (the prediction of a linear model, the logit of
+    /// a logistic one), for normalized features.
+    [[nodiscard]] double score(std::span<const double> x) const {
+        double z = weights.at(0);
+        for (std::size_t j = 0; j < x.size() && j + 1 < weights.size(); ++j) {
+            z += weights[j + 1] * x[j];
+        }
+        return z;
+    }
+
+    /// score() of every sample.
+    [[nodiscard]] std::vector<double> scores(const Dataset& data) const {
+        std::vector<double> out(data.rows());
+        for (std::size_t i = 0; i < data.rows(); ++i)
+            out[i] = score(data.row(i));
+        return out;
+    }
 
     /// sigma(w_0 + sum_j w_{j+1} x_j) for one sample (normalized features).
     [[nodiscard]] double probability(std::span<const double> x) const {
@@ -357,17 +464,16 @@ class LogisticRegression {
     [[nodiscard]] ckks::Parameters parameters(
         rlwe::Security security = rlwe::Security::classical128) const {
         const std::size_t levels = levels_per_iteration() * iterations_;
-        if (auto literal = literal_for(levels)) {
-            literal->security = security;
-            return ckks::Parameters::from(*literal);
+        if (!detail::training_literal(levels)) {
+            std::size_t most = iterations_;
+            while (most > 0 && !detail::training_literal(levels_per_iteration() * most))
+                --most;
+            throw ParameterError(cloak::detail::message(
+                "ml::LogisticRegression::parameters: ", iterations_, " iterations need ", levels,
+                " levels, beyond what N = 2^16 holds at the 128-bit bound; ask for at most ", most,
+                " iterations (bootstrapping lifts the limit once it lands)"));
         }
-        std::size_t most = iterations_;
-        while (most > 0 && !literal_for(levels_per_iteration() * most))
-            --most;
-        throw ParameterError(cloak::detail::message(
-            "ml::LogisticRegression::parameters: ", iterations_, " iterations need ", levels,
-            " levels, beyond what N = 2^16 holds at the 128-bit bound; ask for at most ", most,
-            " iterations (bootstrapping lifts the limit once it lands)"));
+        return training_parameters(levels, security);
     }
 
     /// Trains on the encrypted data; the weights never leave encryption.
@@ -381,6 +487,11 @@ class LogisticRegression {
         const Packing& p = data.packing;
         if (data.blocks.empty()) {
             throw InvalidArgumentError("ml::LogisticRegression::fit: no encrypted samples");
+        }
+        if (data.task != Task::classification) {
+            throw InvalidArgumentError(
+                "ml::LogisticRegression::fit: the data was encrypted for regression; logistic "
+                "regression needs 0/1 labels (use ml::LinearRegression)");
         }
         const std::size_t per_iteration = levels_per_iteration();
         const std::size_t top = data.blocks.front().level();
@@ -462,15 +573,16 @@ class LogisticRegression {
             ckks::Ciphertext a = gradient;
             if (nesterov_)
                 a.set_scale(gradient_scale * (1.0 - gamma));
-            ckks::Ciphertext next_w = eval.add(bring(eval, encoder, v, 1.0, level, a.scale()), a);
+            ckks::Ciphertext next_w =
+                eval.add(detail::bring(eval, encoder, v, 1.0, level, a.scale()), a);
             if (nesterov_) {
                 // v' = (1 - gamma) v + gamma w + (1 - gamma) a, at the gradient's scale.
                 ckks::Ciphertext next_v = gradient;
-                next_v =
-                    eval.add(next_v, bring(eval, encoder, v, 1.0 - gamma, level, gradient_scale));
+                next_v = eval.add(
+                    next_v, detail::bring(eval, encoder, v, 1.0 - gamma, level, gradient_scale));
                 if (gamma != 0.0) {
-                    next_v =
-                        eval.add(next_v, bring(eval, encoder, w, gamma, level, gradient_scale));
+                    next_v = eval.add(
+                        next_v, detail::bring(eval, encoder, w, gamma, level, gradient_scale));
                 }
                 v = std::move(next_v);
             } else {
@@ -529,53 +641,6 @@ class LogisticRegression {
     }
 
   private:
-    static std::optional<ckks::ParametersLiteral> literal_for(std::size_t levels) {
-        for (int log_n = 13; log_n <= 16; ++log_n) {
-            const int room = rlwe::max_log_qp_128(log_n) - 60 - 40 * static_cast<int>(levels);
-            const auto primes = static_cast<int>(levels + 1);
-            // For each digit count, the fewest special primes of at most 50 bits
-            // (the AVX-512 IFMA kernels' limit) whose product covers the largest digit.
-            for (int dnum = 1; dnum <= primes; ++dnum) {
-                const int per_digit = (primes + dnum - 1) / dnum;
-                const int digit_bits = 60 + 40 * (per_digit - 1);
-                const int special = (digit_bits + 50) / 50;
-                const int bits = (digit_bits + special) / special + 1;  // product > digit
-                if (special * bits > room)
-                    continue;
-                std::vector<int> log_q(levels + 1, 40);
-                log_q[0] = 60;
-                return ckks::ParametersLiteral{.log_n = log_n,
-                                               .log_q = log_q,
-                                               .log_p = std::vector<int>(special, bits),
-                                               .log_scale = 40,
-                                               .dnum = static_cast<std::size_t>(dnum)};
-            }
-        }
-        return std::nullopt;
-    }
-
-    // c * x at exactly (level, scale), from a ciphertext above `level`: drop to
-    // level + 1, multiply by c encoded at scale * q / x.scale(), rescale.
-    static ckks::Ciphertext bring(const ckks::Evaluator& eval, const ckks::Encoder& encoder,
-                                  const ckks::Ciphertext& x, double c, std::size_t level,
-                                  double scale) {
-        if (x.level() <= level) {
-            throw LevelError(cloak::detail::message("ml::LogisticRegression: an operand at level ",
-                                                    x.level(), " cannot be brought to level ",
-                                                    level, " (internal level plan broken)"));
-        }
-        const ckks::Ciphertext dropped = eval.drop_level_to(x, level + 1);
-        const double prime =
-            static_cast<double>(eval.context().level(level + 1).q->values().back());
-        ckks::Ciphertext out = eval.multiply(
-            dropped,
-            encoder.encode(
-                c, {.level = level + 1, .scale = scale * prime / x.scale(), .slots = x.slots()}));
-        eval.rescale_inplace(out);
-        out.set_scale(scale);
-        return out;
-    }
-
     std::size_t iterations_;
     bool nesterov_;
     ckks::Polynomial sigmoid_;
