@@ -10,6 +10,7 @@
 #include <cloak/ckks/keys.hpp>
 #include <cloak/ml/dataset.hpp>
 #include <cloak/ml/federated.hpp>
+#include <cloak/ml/inference.hpp>
 #include <cloak/ml/linear_regression.hpp>
 #include <cloak/ml/logistic_regression.hpp>
 #include <cloak/ml/metrics.hpp>
@@ -278,4 +279,54 @@ TEST_CASE("ml/linear/logN=12 encrypted ridge regression equals plaintext trainin
     CHECK_THROWS_AS(ml::LogisticRegression({.iterations = 1}).fit(eval, encrypted),
                     InvalidArgumentError);
     CHECK_THROWS_AS(ml::LinearRegression({.ridge = -1.0}), InvalidArgumentError);
+}
+
+TEST_CASE("ml/inference/logN=12 encrypted inputs with plaintext or encrypted weights",
+          "[ml][inference]") {
+    const ckks::Context context(small_parameters(12));
+    const ml::Dataset data = ml::synthetic_logistic(300, 6, 11).data;
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ml::EncryptedDataset train = ml::encrypt(context, encryptor, encoder, data);
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(train.packing.rotations(), false));
+    // Two iterations use 8 of the 12 levels: 4 are left for inference.
+    const ml::LogisticRegression trainer({.iterations = 2});
+    const ml::EncryptedModel encrypted_model = trainer.fit(eval, train);
+    const ml::Model model = encrypted_model.decrypt(decryptor, encoder);
+    const ml::EncryptedInputs inputs = ml::encrypt_inputs(context, encryptor, encoder, data);
+    REQUIRE(ml::inference_rotations(inputs.packing).size() == 3);
+
+    const std::vector<double> scores = model.scores(data);
+    std::vector<double> probabilities(scores.size());
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+        probabilities[i] = ml::kim_sigmoid(3)(scores[i]);
+    }
+    // Plaintext weights: scores, then probabilities through the polynomial sigmoid.
+    const auto plain_scores =
+        ml::decrypt_predictions(decryptor, encoder, ml::predict(eval, model, inputs));
+    REQUIRE(plain_scores.size() == data.rows());
+    const double score_bits = ckks::precision_bits(plain_scores, scores);
+    const ml::EncryptedPredictions encrypted_probabilities =
+        ml::predict(eval, model, inputs, {.sigmoid = ml::kim_sigmoid(3)});
+    CHECK(encrypted_probabilities.probabilities);
+    CHECK(encrypted_probabilities.values[0].level() == inputs.blocks[0].level() - 3);
+    const double probability_bits = ckks::precision_bits(
+        ml::decrypt_predictions(decryptor, encoder, encrypted_probabilities), probabilities);
+    // Encrypted weights (from training, 4 levels left).
+    const double encrypted_weight_bits = ckks::precision_bits(
+        ml::decrypt_predictions(decryptor, encoder, ml::predict(eval, encrypted_model, inputs)),
+        scores);
+    INFO("scores " << score_bits << " bits, probabilities " << probability_bits
+                   << " bits, with encrypted weights " << encrypted_weight_bits << " bits");
+    CHECK(score_bits >= 20.0);
+    CHECK(probability_bits >= 20.0);
+    CHECK(encrypted_weight_bits >= 15.0);
+
+    CHECK_THROWS_AS(ml::predict(eval, ml::Model{{1.0, 2.0}}, inputs), ShapeError);
+    ml::EncryptedModel exhausted = encrypted_model;
+    exhausted.weights = eval.drop_level_to(exhausted.weights, 0);
+    CHECK_THROWS_WITH(ml::predict(eval, exhausted, inputs), Catch::Contains("level 0"));
 }

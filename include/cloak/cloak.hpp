@@ -23,6 +23,7 @@
 #include <cloak/core/random.hpp>
 #include <cloak/ml/dataset.hpp>
 #include <cloak/ml/federated.hpp>
+#include <cloak/ml/inference.hpp>
 #include <cloak/ml/linear_regression.hpp>
 #include <cloak/ml/logistic_regression.hpp>
 #include <cloak/ml/metrics.hpp>
