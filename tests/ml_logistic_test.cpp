@@ -330,3 +330,34 @@ TEST_CASE("ml/inference/logN=12 encrypted inputs with plaintext or encrypted wei
     exhausted.weights = eval.drop_level_to(exhausted.weights, 0);
     CHECK_THROWS_WITH(ml::predict(eval, exhausted, inputs), Catch::Contains("level 0"));
 }
+
+TEST_CASE("ml/logistic/logN=12 mini-batch Nesterov: one ciphertext of samples per iteration",
+          "[ml][logistic]") {
+    const ckks::Context context(small_parameters(12));
+    const ml::Dataset data = ml::synthetic_logistic(700, 6, 13).data;
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ml::EncryptedDataset encrypted = ml::encrypt(context, encryptor, encoder, data);
+    REQUIRE(encrypted.packing.ciphertexts == 3);  // 256 + 256 + 188 samples
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(encrypted.packing.rotations(), false));
+    const ml::LogisticRegression trainer({.iterations = 3, .batch_ciphertexts = 1});
+    CHECK(trainer.batch(0, 3) == std::vector<std::size_t>{0});
+    CHECK(trainer.batch(2, 3) == std::vector<std::size_t>{2});
+    CHECK(ml::LogisticRegression::batch_rows(encrypted.packing, trainer.batch(2, 3)) == 188);
+    const ml::Model model = trainer.fit(eval, encrypted).decrypt(decryptor, encoder);
+    const ml::Model plain = trainer.fit_plain(data, encrypted.packing.samples_per_ciphertext);
+    const ml::Model full = ml::LogisticRegression({.iterations = 3}).fit_plain(data);
+    double worst = 0, differs = 0;
+    for (std::size_t j = 0; j < 7; ++j) {
+        worst = std::max(worst, std::fabs(model.weights[j] - plain.weights[j]));
+        differs = std::max(differs, std::fabs(plain.weights[j] - full.weights[j]));
+    }
+    INFO("mini-batch: encrypted vs plaintext " << -std::log2(worst) << " bits; vs full batch "
+                                               << differs);
+    CHECK(-std::log2(worst) >= 14.0);
+    CHECK(differs > 1e-3);  // the batches really differ from the full gradient
+    CHECK_THROWS_AS(trainer.fit_plain(data), InvalidArgumentError);
+}

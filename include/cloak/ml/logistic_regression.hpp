@@ -369,6 +369,10 @@ struct LogisticRegressionOptions {
     std::function<void(const IterationReport&)> progress = nullptr;
     /// Differential privacy (default: none).
     std::optional<DifferentialPrivacy> privacy = std::nullopt;
+    /// Mini-batch: each iteration uses this many of the data's ciphertexts
+    /// (samples_per_ciphertext samples each), in turn, wrapping around
+    /// (default: all of them, full-batch gradient).
+    std::optional<std::size_t> batch_ciphertexts = std::nullopt;
 };
 
 /// Nesterov coefficients: lambda_0 = 1, lambda_{t+1} = (1 + sqrt(1 + 4 lambda_t^2)) / 2,
@@ -395,7 +399,8 @@ class LogisticRegression {
                              ? options.learning_rate
                              : [](std::size_t t) { return 10.0 / static_cast<double>(t + 1); }),
           progress_(options.progress),
-          privacy_(options.privacy) {
+          privacy_(options.privacy),
+          batch_ciphertexts_(options.batch_ciphertexts.value_or(0)) {
         if (iterations_ == 0) {
             throw InvalidArgumentError("ml::LogisticRegression: 0 iterations; ask for at least 1");
         }
@@ -443,6 +448,26 @@ class LogisticRegression {
         report.sigma =
             sigma_for_epsilon(privacy_->epsilon, privacy_->delta, iterations_, report.sensitivity);
         return report;
+    }
+
+    /// The data ciphertexts iteration t (0-based) reads, for `count` of them.
+    [[nodiscard]] std::vector<std::size_t> batch(std::size_t t, std::size_t count) const {
+        const std::size_t k = batch_ciphertexts_ == 0 ? count : std::min(batch_ciphertexts_, count);
+        std::vector<std::size_t> indices(k);
+        for (std::size_t i = 0; i < k; ++i)
+            indices[i] = (t * k + i) % count;
+        return indices;
+    }
+
+    /// Samples in the ciphertexts `indices` of a packing.
+    [[nodiscard]] static std::size_t batch_rows(const Packing& p,
+                                                std::span<const std::size_t> indices) {
+        std::size_t rows = 0;
+        for (std::size_t c : indices) {
+            const std::size_t first = c * p.samples_per_ciphertext;
+            rows += std::min(p.samples_per_ciphertext, p.rows - first);
+        }
+        return rows;
     }
 
     /// Levels one iteration uses: 2 + depth of the sigmoid polynomial.
@@ -513,7 +538,12 @@ class LogisticRegression {
 
         const ckks::Polynomial g = gradient_polynomial();
         const std::vector<double> gammas = nesterov_gammas(iterations_, nesterov_);
-        const std::optional<PrivacyReport> privacy = privacy_plan(p.rows, p.features);
+        // The smallest batch sets the sensitivity (a per-step average over it).
+        std::size_t smallest_batch = p.rows;
+        for (std::size_t t = 0; t < iterations_; ++t) {
+            smallest_batch = std::min(smallest_batch, batch_rows(p, batch(t, p.ciphertexts)));
+        }
+        const std::optional<PrivacyReport> privacy = privacy_plan(smallest_batch, p.features);
         core::Prng noise_stream =
             privacy && privacy_->seed ? core::Prng(*privacy_->seed) : core::Prng::from_entropy();
         // w_0 = v_0 = 0, as fresh encryptions of zero would be: the trivial
@@ -523,8 +553,10 @@ class LogisticRegression {
 
         for (std::size_t t = 0; t < iterations_; ++t) {
             const double gamma = gammas[t];
-            const double step = learning_rate_(t + 1) / static_cast<double>(p.rows) *
-                                (nesterov_ ? 1.0 - gamma : 1.0);
+            const std::vector<std::size_t> indices = batch(t, p.ciphertexts);
+            const std::size_t rows = batch_rows(p, indices);
+            const double step =
+                learning_rate_(t + 1) / static_cast<double>(rows) * (nesterov_ ? 1.0 - gamma : 1.0);
             // g scaled by the step: coefficients times `step`.
             std::vector<double> scaled(g.coefficients().begin(), g.coefficients().end());
             for (double& c : scaled)
@@ -532,7 +564,8 @@ class LogisticRegression {
             const ckks::Polynomial g_step = ckks::Polynomial::chebyshev(scaled, {-1.0, 1.0});
 
             ckks::Ciphertext gradient;
-            for (const ckks::Ciphertext& z_full : data.blocks) {
+            for (const std::size_t index : indices) {
+                const ckks::Ciphertext& z_full = data.blocks[index];
                 const ckks::Ciphertext z = eval.drop_level_to(z_full, v.level());
                 ckks::Ciphertext inner = eval.multiply(z, v);
                 eval.rescale_inplace(inner);
@@ -560,7 +593,7 @@ class LogisticRegression {
                 std::vector<double> slots(p.slots, 0.0);
                 for (std::size_t b = 0; b < p.samples_per_ciphertext; ++b) {
                     for (std::size_t j = 0; j <= p.features; ++j) {
-                        slots[b * p.block + j] = step * static_cast<double>(p.rows) * noise[j];
+                        slots[b * p.block + j] = step * static_cast<double>(rows) * noise[j];
                     }
                 }
                 gradient = eval.add(gradient, encoder.encode(slots, {.level = gradient.level(),
@@ -602,27 +635,47 @@ class LogisticRegression {
     /// The same algorithm and polynomial in the clear (double), for the
     /// side-by-side report: what the encrypted fit approximates.
     /// With privacy and a seed, the noise is the encrypted run's, draw for draw.
-    [[nodiscard]] Model fit_plain(const Dataset& data) const {
+    [[nodiscard]] Model fit_plain(const Dataset& data,
+                                  std::size_t samples_per_ciphertext = 0) const {
+        if (batch_ciphertexts_ != 0 && samples_per_ciphertext == 0) {
+            throw InvalidArgumentError(
+                "ml::LogisticRegression::fit_plain: mini-batches are whole ciphertexts; pass the "
+                "packing's samples_per_ciphertext to replay the encrypted run's batches");
+        }
+        Packing p;
+        p.rows = data.rows();
+        p.samples_per_ciphertext =
+            samples_per_ciphertext == 0 ? data.rows() : samples_per_ciphertext;
+        p.ciphertexts = (p.rows + p.samples_per_ciphertext - 1) / p.samples_per_ciphertext;
         const std::size_t d = data.features() + 1;
         const std::vector<double> gammas = nesterov_gammas(iterations_, nesterov_);
-        const std::optional<PrivacyReport> privacy = privacy_plan(data.rows(), data.features());
+        std::size_t smallest_batch = p.rows;
+        for (std::size_t t = 0; t < iterations_; ++t) {
+            smallest_batch = std::min(smallest_batch, batch_rows(p, batch(t, p.ciphertexts)));
+        }
+        const std::optional<PrivacyReport> privacy = privacy_plan(smallest_batch, data.features());
         core::Prng noise_stream =
             privacy && privacy_->seed ? core::Prng(*privacy_->seed) : core::Prng::from_entropy();
         std::vector<double> w(d, 0.0), v(d, 0.0), z(d);
-        const auto n = static_cast<double>(data.rows());
         for (std::size_t t = 0; t < iterations_; ++t) {
+            const std::vector<std::size_t> indices = batch(t, p.ciphertexts);
+            const auto n = static_cast<double>(batch_rows(p, indices));
             std::vector<double> gradient(d, 0.0);
-            for (std::size_t i = 0; i < data.rows(); ++i) {
-                const double y = data.labels()[i] > 0.5 ? 1.0 : -1.0;
-                z[0] = y;
-                for (std::size_t j = 1; j < d; ++j)
-                    z[j] = y * data.x(i, j - 1);
-                double inner = 0;
-                for (std::size_t j = 0; j < d; ++j)
-                    inner += z[j] * v[j];
-                const double s = sigmoid_(-inner);
-                for (std::size_t j = 0; j < d; ++j)
-                    gradient[j] += s * z[j];
+            for (const std::size_t c : indices) {
+                const std::size_t first = c * p.samples_per_ciphertext;
+                const std::size_t last = std::min(first + p.samples_per_ciphertext, p.rows);
+                for (std::size_t i = first; i < last; ++i) {
+                    const double y = data.labels()[i] > 0.5 ? 1.0 : -1.0;
+                    z[0] = y;
+                    for (std::size_t j = 1; j < d; ++j)
+                        z[j] = y * data.x(i, j - 1);
+                    double inner = 0;
+                    for (std::size_t j = 0; j < d; ++j)
+                        inner += z[j] * v[j];
+                    const double s = sigmoid_(-inner);
+                    for (std::size_t j = 0; j < d; ++j)
+                        gradient[j] += s * z[j];
+                }
             }
             if (privacy) {
                 const std::vector<double> noise = gaussian_noise(d, privacy->sigma, noise_stream);
@@ -630,8 +683,9 @@ class LogisticRegression {
                     gradient[j] += n * noise[j];
             }
             std::vector<double> next_w(d);
-            for (std::size_t j = 0; j < d; ++j)
+            for (std::size_t j = 0; j < d; ++j) {
                 next_w[j] = v[j] + learning_rate_(t + 1) / n * gradient[j];
+            }
             for (std::size_t j = 0; j < d; ++j) {
                 v[j] = nesterov_ ? (1.0 - gammas[t]) * next_w[j] + gammas[t] * w[j] : next_w[j];
             }
@@ -648,6 +702,7 @@ class LogisticRegression {
     std::function<double(std::size_t)> learning_rate_;
     std::function<void(const IterationReport&)> progress_;
     std::optional<DifferentialPrivacy> privacy_;
+    std::size_t batch_ciphertexts_;  // 0: all
 };
 
 }  // namespace cloak::inline v0::ml
