@@ -237,7 +237,8 @@ TEST_CASE("approx/inverse_sqrt/logN=12 chosen degree and iterations", "[approx][
     }
 }
 
-TEST_CASE("approx/softmax/logN=12 windows of 8 slots and of all slots", "[approx][circuits]") {
+TEST_CASE("approx/softmax/logN=12 windows of 8 slots, of all 16 slots, of 1 slot",
+          "[approx][circuits]") {
     CircuitFixture& f = fixture();
     const approx::SoftmaxOptions options{.window = softmax_window, .input_interval = {-4.0, 0.0}};
     const auto x = uniform_values(f.context.slots(), -4.0, 0.0, 41);
@@ -263,6 +264,16 @@ TEST_CASE("approx/softmax/logN=12 windows of 8 slots and of all slots", "[approx
     CHECK(approx::softmax_depth(all, 16) == m16.levels_used);
     CHECK(approx::softmax_depth(all, 16) == approx::softmax_depth(all, 32));
     CHECK(m16.bits >= 22.0);
+
+    // Windows of one slot: every output is 1 (no rotation at all).
+    const approx::SoftmaxOptions single{.window = 1, .input_interval = {-2.0, 0.0}};
+    CHECK(approx::softmax_rotations(1).empty());
+    const ckks::Ciphertext c1 = encrypt_at(x16, approx::softmax_depth(single, 16), 16);
+    const Measured m1 =
+        measure(c1, approx::softmax(f.evaluator, c1, single), std::vector<double>(16, 1.0));
+    INFO("softmax, windows of 1 slot: " << m1.bits << " bits");
+    CHECK(m1.levels_used == approx::softmax_depth(single, 16));
+    CHECK(m1.bits >= 20.0);
 }
 
 TEST_CASE("approx/circuits bad input", "[approx][circuits]") {
@@ -335,7 +346,6 @@ TEST_CASE("approx/circuits bad input", "[approx][circuits]") {
                       Catch::Contains("window 4096") && Catch::Contains("2048 slots"));
     CHECK_THROWS_AS(approx::softmax_rotations(0), InvalidArgumentError);
     CHECK(approx::softmax_rotations(8) == std::vector<std::int64_t>{-7, 1, 2, 4});
-    CHECK(approx::softmax_rotations(1).empty());
 
     // Target scale; keys.
     CHECK_THROWS_WITH(
