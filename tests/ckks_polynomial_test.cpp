@@ -304,3 +304,24 @@ TEST_CASE("ckks/evaluate/logN=12 slot weights (a mask) ride on the leaves at no 
                                            {.slot_weights = std::vector<double>(5000, 1.0)}),
                       Catch::Contains("5000 slot weights"));
 }
+
+TEST_CASE("ckks/evaluator key and level queries", "[ckks][poly]") {
+    PolyFixture& f = poly_fixture();
+    const ckks::Evaluator bare(f.context);
+    CHECK_FALSE(bare.has_relin_key());
+    CHECK(f.evaluator.has_relin_key());
+    const ckks::Evaluator rotations(f.context, f.keygen.relin_key(),
+                                    f.keygen.galois_keys({1, -2}, false));
+    CHECK(rotations.has_rotation_key(1));
+    CHECK(rotations.has_rotation_key(-2));
+    CHECK(rotations.has_rotation_key(0));
+    CHECK_FALSE(rotations.has_rotation_key(2));
+    CHECK(rotations.has_rotation_key(1 + static_cast<std::int64_t>(f.context.slots())));
+    CHECK_FALSE(rotations.has_conjugation_key());
+    CHECK(f.evaluator.prime_at(3) == static_cast<double>(f.context.level(3).q->values().back()));
+    CHECK_THROWS_AS(f.evaluator.prime_at(99), LevelError);
+    const auto x = uniform_values(f.context.slots(), -1.0, 1.0, 21);
+    const ckks::Ciphertext cx = f.encryptor.encrypt(f.encoder.encode(x));
+    CHECK_FALSE(f.evaluator.rescale_pending(cx));
+    CHECK(f.evaluator.rescale_pending(f.evaluator.multiply(cx, cx)));
+}

@@ -98,6 +98,33 @@ class Evaluator {
 
     [[nodiscard]] ScaleMode scale_mode() const noexcept { return mode_; }
 
+    /// True when the Evaluator holds a relinearization key (ciphertext products).
+    [[nodiscard]] bool has_relin_key() const noexcept { return relin_key_.has_value(); }
+
+    /// True when the Evaluator holds the Galois key of a rotation by `steps`
+    /// (steps taken modulo the slots; 0 needs none).
+    [[nodiscard]] bool has_rotation_key(std::int64_t steps) const {
+        const std::uint64_t element = rotation_galois_element(steps, context_.degree());
+        return element == 1 || galois_keys_.keys.count(element) != 0;
+    }
+
+    /// True when the Evaluator holds the conjugation key.
+    [[nodiscard]] bool has_conjugation_key() const {
+        return galois_keys_.keys.count(conjugation_galois_element(context_.degree())) != 0;
+    }
+
+    /// The prime q_l that rescaling a ciphertext at `level` divides by.
+    /// @throws LevelError for a level above the context's highest.
+    [[nodiscard]] double prime_at(std::size_t level) const {
+        return static_cast<double>(context_.level(level).q->values().back());
+    }
+
+    /// Automatic mode's rule: a ciphertext awaits a rescale when its scale
+    /// exceeds 2^(1.5 log_scale) (a product not rescaled yet).
+    [[nodiscard]] bool rescale_pending(const Ciphertext& a) const {
+        return a.scale() > std::exp2(1.5 * context_.parameters().log_scale());
+    }
+
     [[nodiscard]] const Context& context() const noexcept { return context_; }
 
     // ---- addition and subtraction ----------------------------------------------
@@ -512,11 +539,6 @@ class Evaluator {
 
     friend class detail::PolynomialEvaluation;
 
-    // The prime that rescaling at `level` divides by.
-    double prime_at(std::size_t level) const {
-        return static_cast<double>(context_.level(level).q->values().back());
-    }
-
     // An encryption of zero (all parts zero) at `level` with the given scale.
     Ciphertext zero(std::size_t level, double scale, std::size_t slots) const {
         std::vector<ring::Poly> parts;
@@ -555,10 +577,6 @@ class Evaluator {
     }
 
     // ---- automatic mode -------------------------------------------------------------
-
-    bool rescale_pending(const Ciphertext& a) const {
-        return a.scale() > std::exp2(1.5 * context_.parameters().log_scale());
-    }
 
     void rescale_if_pending(Ciphertext& a) const {
         if (rescale_pending(a) && a.level() > 0) {

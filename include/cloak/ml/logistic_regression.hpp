@@ -51,6 +51,7 @@
 #include <cloak/core/error.hpp>
 #include <cloak/core/random.hpp>
 #include <cloak/ml/dataset.hpp>
+#include <cloak/ml/metrics.hpp>
 #include <cloak/ml/privacy.hpp>
 #include <cloak/rlwe/security.hpp>
 
@@ -245,6 +246,27 @@ struct EncryptedDataset {
 /// A trained model in the clear: weights with the bias first.
 struct Model {
     std::vector<double> weights;
+    /// The training features' statistics, when the model travels with them:
+    /// evaluate() and predict_raw() then take raw (unnormalized) features.
+    std::optional<Normalizer> normalizer = std::nullopt;
+
+    /// Metrics on a dataset of raw features (normalized here when the model
+    /// carries its normalizer): accuracy and AUC for classification, MSE and
+    /// R^2 for regression.
+    [[nodiscard]] Metrics evaluate(const Dataset& data) const {
+        const Dataset normalized = normalizer ? normalizer->transform(data) : data;
+        return normalized.task() == Task::classification ? evaluate_logistic(weights, normalized)
+                                                         : evaluate_linear(weights, normalized);
+    }
+
+    /// score() of one sample of raw features.
+    [[nodiscard]] double predict_raw(std::span<const double> raw) const {
+        if (!normalizer)
+            return score(raw);
+        std::vector<double> row(raw.begin(), raw.end());
+        normalizer->transform_row_inplace(row);
+        return score(row);
+    }
 
     /// w_0 + sum_j w_{j+1} x_j (the prediction of a linear model, the logit of
     /// a logistic one), for normalized features.
@@ -314,12 +336,14 @@ struct EncryptedModel {
     /// Set when trained with differential privacy.
     std::optional<PrivacyReport> privacy = std::nullopt;
 
-    /// The key owner's step: decrypts block 0.
-    [[nodiscard]] Model decrypt(const ckks::Decryptor& decryptor,
-                                const ckks::Encoder& encoder) const {
+    /// The key owner's step: decrypts block 0. Pass the normalizer the data
+    /// was prepared with, so that the model predicts on raw features.
+    [[nodiscard]] Model decrypt(const ckks::Decryptor& decryptor, const ckks::Encoder& encoder,
+                                std::optional<Normalizer> normalizer = std::nullopt) const {
         const std::vector<double> slots = encoder.decode_real(decryptor.decrypt(weights));
-        return Model{std::vector<double>(
-            slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(packing.features + 1))};
+        return Model{std::vector<double>(slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(
+                                                                            packing.features + 1)),
+                     std::move(normalizer)};
     }
 };
 
