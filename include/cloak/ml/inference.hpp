@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include <cloak/approx/chebyshev.hpp>
 #include <cloak/ckks/ciphertext.hpp>
 #include <cloak/ckks/context.hpp>
 #include <cloak/ckks/encoder.hpp>
@@ -87,18 +88,8 @@ inline EncryptedPredictions finish_predictions(const ckks::Evaluator& eval,
     if (options.sigmoid) {
         // sigma(B t) on [-1, 1] for t = score / B: exact re-expression.
         const ckks::Polynomial& sigmoid = *options.sigmoid;
-        const std::size_t n = sigmoid.degree() + 1;
-        std::vector<double> c(n, 0.0);
-        for (std::size_t k = 0; k < n; ++k) {
-            const double theta = M_PI * (static_cast<double>(k) + 0.5) / static_cast<double>(n);
-            const double value = sigmoid(bound * std::cos(theta));
-            for (std::size_t j = 0; j < n; ++j) {
-                c[j] +=
-                    2.0 / static_cast<double>(n) * value * std::cos(static_cast<double>(j) * theta);
-            }
-        }
-        c[0] /= 2;
-        g = ckks::Polynomial::chebyshev(c, {-1.0, 1.0});
+        g = approx::chebyshev_interpolant([&](double t) { return sigmoid(bound * t); }, {-1.0, 1.0},
+                                          sigmoid.degree());
     }
     EncryptedPredictions out{{}, packing, g.has_value()};
     for (ckks::Ciphertext& p : products) {

@@ -42,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include <cloak/approx/chebyshev.hpp>
 #include <cloak/ckks/ciphertext.hpp>
 #include <cloak/ckks/context.hpp>
 #include <cloak/ckks/encoder.hpp>
@@ -439,19 +440,8 @@ class LogisticRegression {
     /// g(t) = sigma(-B t) on [-1, 1] as a Chebyshev series (exact: the sigmoid
     /// polynomial re-expressed in the variable t = z . w / B).
     [[nodiscard]] ckks::Polynomial gradient_polynomial() const {
-        const std::size_t d = sigmoid_.degree();
-        const std::size_t n = d + 1;
-        std::vector<double> c(n, 0.0);
-        for (std::size_t k = 0; k < n; ++k) {
-            const double theta = M_PI * (static_cast<double>(k) + 0.5) / static_cast<double>(n);
-            const double value = sigmoid_(-bound_ * std::cos(theta));
-            for (std::size_t j = 0; j < n; ++j) {
-                c[j] +=
-                    2.0 / static_cast<double>(n) * value * std::cos(static_cast<double>(j) * theta);
-            }
-        }
-        c[0] /= 2;
-        return ckks::Polynomial::chebyshev(c, {-1.0, 1.0});
+        return approx::chebyshev_interpolant([this](double t) { return sigmoid_(-bound_ * t); },
+                                             {-1.0, 1.0}, sigmoid_.degree());
     }
 
     /// The noise plan for `rows` x `features` data, or nullopt without privacy:
