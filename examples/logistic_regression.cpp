@@ -158,7 +158,8 @@ int run(const Arguments& args) {
     const double train_seconds = seconds_since(train_start);
 
     // --- the key owner: decrypt the model, compare ---------------------------------------
-    const ml::Model model = encrypted_model.decrypt(decryptor, encoder);
+    // The model keeps the normalization statistics: it predicts on raw features.
+    const ml::Model model = encrypted_model.decrypt(decryptor, encoder, normalizer);
     const double total_seconds = seconds_since(start);
     const ml::Model same_in_clear = reference.fit_plain(data);
     const std::vector<double> exact_weights =
@@ -168,7 +169,9 @@ int run(const Arguments& args) {
         const std::vector<double> p = ml::Model{weights}.probabilities(data);
         return std::pair{ml::accuracy(p, labels), ml::auc(p, labels)};
     };
-    const auto [accuracy, auc] = report(model.weights);
+    const ml::Metrics raw_metrics = model.evaluate(raw);  // normalizes raw inputs itself
+    const double accuracy = raw_metrics.accuracy;
+    const double auc = raw_metrics.auc;
     const auto [plain_accuracy, plain_auc] = report(same_in_clear.weights);
     const auto [exact_accuracy, exact_auc] = report(exact_weights);
     double weight_error = 0;
