@@ -111,8 +111,8 @@ TEST_CASE("ckks/encrypt/logN=14 public and secret key encryptions decrypt", "[ck
     REQUIRE_FALSE(f.encryptor.encrypt(p).public_seed().has_value());
     const ring::Poly regenerated =
         ckks::KeyGenerator::uniform_poly(seeded[1].basis_ptr(), *seeded.public_seed(), 0);
-    REQUIRE(std::equal(regenerated.data().begin(), regenerated.data().end(),
-                       seeded[1].data().begin()));
+    REQUIRE(
+        std::equal(regenerated.data().begin(), regenerated.data().end(), seeded[1].data().begin()));
     REQUIRE(f.secret_encryptor.encrypt(p).public_seed() != seeded.public_seed());
 }
 
