@@ -1,0 +1,459 @@
+// Tests of io/: round trips of every object, seed compression, and loaders that
+// fail cleanly on every flipped byte, every truncation and lying lengths.
+// Small insecure parameters (N = 2^10) keep the byte-by-byte loops short.
+#include <catch2/catch.hpp>
+
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/encryptor.hpp>
+#include <cloak/ckks/evaluator.hpp>
+#include <cloak/ckks/keys.hpp>
+#include <cloak/io/serialize.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace cloak;
+
+ckks::Parameters small_parameters(double log_scale = 25) {
+    return ckks::Parameters::from({.log_n = 10,
+                                   .log_q = {35, 25, 25},
+                                   .log_p = {35},
+                                   .log_scale = log_scale,
+                                   .security = rlwe::Security::insecure_for_testing_only});
+}
+
+struct Fixture {
+    ckks::Context context{small_parameters()};
+    ckks::KeyGenerator keygen{context};
+    ckks::PublicKey public_key = keygen.public_key();
+    ckks::RelinKey relin_key = keygen.relin_key();
+    ckks::GaloisKeys galois_keys = keygen.galois_keys({1, 3, -1}, true);
+    ckks::Encoder encoder{context};
+    ckks::Encryptor encryptor{context, public_key};
+    ckks::Encryptor secret_encryptor{context, keygen.secret_key()};
+    ckks::Decryptor decryptor{context, keygen.secret_key()};
+};
+
+Fixture& fixture() {
+    static Fixture f;
+    return f;
+}
+
+std::vector<double> random_vector(std::size_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> uniform(-1, 1);
+    std::vector<double> v(n);
+    for (double& x : v) {
+        x = uniform(rng);
+    }
+    return v;
+}
+
+template <typename T>
+std::string saved(const T& object, const ckks::Context& context) {
+    std::ostringstream out;
+    io::save(out, object, context);
+    return out.str();
+}
+
+template <typename T>
+T loaded(const std::string& bytes, const ckks::Context& context) {
+    std::istringstream in(bytes);
+    T object = io::load<T>(in, context);
+    REQUIRE(in.peek() == std::char_traits<char>::eof());
+    return object;
+}
+
+// Packed bytes of a polynomial over `basis`: a form byte and N * bits / 8 per limb.
+std::size_t packed_bytes(const ring::RnsBasis& basis) {
+    std::size_t bytes = 1;
+    for (std::uint64_t q : basis.values()) {
+        bytes += basis.degree() * static_cast<std::size_t>(core::bit_count(q - 1)) / 8;
+    }
+    return bytes;
+}
+
+constexpr std::size_t frame = io::header_bytes + io::checksum_bytes;  // 82
+
+// Every single-byte change, every truncation and a few lying lengths must throw
+// SerializationError.
+template <typename Load>
+void require_robust(const std::string& bytes, Load load) {
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        std::string corrupt = bytes;
+        corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
+        std::istringstream in(corrupt);
+        INFO("byte " << i << " of " << bytes.size() << " flipped");
+        REQUIRE_THROWS_AS(load(in), SerializationError);
+    }
+    for (std::size_t length = 0; length < bytes.size(); ++length) {
+        std::istringstream in(bytes.substr(0, length));
+        INFO("truncated to " << length << " of " << bytes.size() << " bytes");
+        REQUIRE_THROWS_AS(load(in), SerializationError);
+    }
+    for (std::uint64_t lie :
+         {std::numeric_limits<std::uint64_t>::max(), std::uint64_t{1} << 40, std::uint64_t{1} << 62,
+          std::uint64_t{bytes.size()}, std::uint64_t{bytes.size() - frame + 1},
+          std::uint64_t{bytes.size() - frame - 1}, std::uint64_t{0}}) {
+        std::string corrupt = bytes;
+        for (std::size_t k = 0; k < 8; ++k) {
+            corrupt[42 + k] = static_cast<char>(lie >> (8 * k));
+        }
+        std::istringstream in(corrupt);
+        INFO("length field set to " << lie);
+        REQUIRE_THROWS_AS(load(in), SerializationError);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("io/parameters/logN=10 round trip without a context", "[io]") {
+    const ckks::Parameters parameters = small_parameters();
+    std::ostringstream out;
+    io::save(out, parameters);
+    std::istringstream in(out.str());
+    const ckks::Parameters back = io::load<ckks::Parameters>(in);
+    REQUIRE(back == parameters);
+    REQUIRE(io::fingerprint(back) == io::fingerprint(parameters));
+
+    // A preset (secure, default literal fields) too.
+    const auto preset = ckks::Parameters::preset(ckks::Preset::N13_QP218);
+    std::ostringstream preset_out;
+    io::save(preset_out, preset);
+    std::istringstream preset_in(preset_out.str());
+    REQUIRE(io::load<ckks::Parameters>(preset_in) == preset);
+
+    // Fingerprints separate every field.
+    REQUIRE(io::fingerprint(small_parameters(24)) != io::fingerprint(parameters));
+
+    require_robust(out.str(), [](std::istream& s) { return io::load<ckks::Parameters>(s); });
+}
+
+TEST_CASE("io/plaintext/logN=10 round trip at every level", "[io]") {
+    Fixture& f = fixture();
+    const auto x = random_vector(256, 1);
+    for (std::size_t level = 0; level <= f.context.max_level(); ++level) {
+        const ckks::Plaintext p = f.encoder.encode(x, {.level = level, .slots = 256});
+        const std::string bytes = saved(p, f.context);
+        REQUIRE(bytes.size() == frame + 4 + 8 + 8 + packed_bytes(*f.context.level(level).q));
+        const auto back = loaded<ckks::Plaintext>(bytes, f.context);
+        REQUIRE(back.poly() == p.poly());
+        REQUIRE(back.poly().basis_ptr() == f.context.level(level).q);
+        REQUIRE(back.scale() == p.scale());
+        REQUIRE(back.slots() == 256);
+    }
+}
+
+TEST_CASE("io/ciphertext/logN=10 round trip decrypts to the same values", "[io]") {
+    Fixture& f = fixture();
+    const auto x = random_vector(f.context.slots(), 2);
+    const ckks::Plaintext p = f.encoder.encode(x);
+    for (const ckks::Encryptor* encryptor : {&f.encryptor, &f.secret_encryptor}) {
+        const ckks::Ciphertext c = encryptor->encrypt(p);
+        const auto back = loaded<ckks::Ciphertext>(saved(c, f.context), f.context);
+        REQUIRE(back.size() == 2);
+        REQUIRE(back[0] == c[0]);
+        REQUIRE(back[1] == c[1]);
+        REQUIRE(back.scale() == c.scale());
+        REQUIRE(back.slots() == c.slots());
+        const auto values = f.encoder.decode_real(f.decryptor.decrypt(back));
+        REQUIRE(values == f.encoder.decode_real(f.decryptor.decrypt(c)));
+        const double bits = ckks::precision_bits(values, x);
+        INFO("precision after load " << bits << " bits");
+        REQUIRE(bits >= 10);
+    }
+
+    // Three parts (unrelinearized product), a lower level, and a ciphertext whose
+    // seed no longer describes c1 (it must be stored in full, and still load).
+    const ckks::Evaluator evaluator(f.context, f.relin_key, f.galois_keys);
+    ckks::Ciphertext c = f.secret_encryptor.encrypt(p);
+    const ckks::Ciphertext product = evaluator.multiply_no_relin(c, c);
+    REQUIRE(product.size() == 3);
+    const auto product_back = loaded<ckks::Ciphertext>(saved(product, f.context), f.context);
+    REQUIRE(product_back.parts() == product.parts());
+
+    const ckks::Ciphertext dropped = evaluator.drop_level_to(c, 0);
+    const std::string dropped_bytes = saved(dropped, f.context);
+    const auto dropped_back = loaded<ckks::Ciphertext>(dropped_bytes, f.context);
+    REQUIRE(dropped_back.parts() == dropped.parts());
+    REQUIRE(dropped_back.level() == 0);
+
+    const ckks::Ciphertext sum = evaluator.add(c, c);  // keeps the stale seed hint
+    const auto sum_back = loaded<ckks::Ciphertext>(saved(sum, f.context), f.context);
+    REQUIRE(sum_back.parts() == sum.parts());
+    REQUIRE_FALSE(sum_back.public_seed().has_value());
+}
+
+TEST_CASE("io/ciphertext/logN=10 seed compression halves a secret-key encryption", "[io]") {
+    Fixture& f = fixture();
+    const ckks::Plaintext p = f.encoder.encode(random_vector(f.context.slots(), 3));
+    const ckks::Ciphertext public_encrypted = f.encryptor.encrypt(p);
+    const ckks::Ciphertext secret_encrypted = f.secret_encryptor.encrypt(p);
+    REQUIRE(secret_encrypted.public_seed().has_value());
+
+    const std::size_t poly = packed_bytes(*f.context.level(f.context.max_level()).q);
+    const std::size_t fixed = frame + 4 + 8 + 8 + 1 + 1;
+    const std::size_t full = saved(public_encrypted, f.context).size();
+    const std::size_t seeded = saved(secret_encrypted, f.context).size();
+    INFO("public-key encryption " << full << " bytes, secret-key encryption " << seeded);
+    REQUIRE(full == fixed + 2 * poly);
+    REQUIRE(seeded == fixed + poly + 32);
+    REQUIRE(2 * seeded < full + 2 * fixed + 64);
+
+    // The loaded ciphertext keeps its seed, so saving it again compresses again.
+    const auto back = loaded<ckks::Ciphertext>(saved(secret_encrypted, f.context), f.context);
+    REQUIRE(back.public_seed() == secret_encrypted.public_seed());
+    REQUIRE(saved(back, f.context).size() == seeded);
+
+    // A seed that does not regenerate c1 is never trusted.
+    ckks::Ciphertext forged = public_encrypted;
+    forged.set_public_seed(core::random_seed());
+    REQUIRE(saved(forged, f.context).size() == full);
+}
+
+TEST_CASE("io/keys/logN=10 public, relinearization and Galois keys round trip", "[io]") {
+    Fixture& f = fixture();
+    const std::size_t key_poly = packed_bytes(*f.context.key_basis());
+    const std::size_t digits = f.relin_key.key.b.size();
+
+    const std::string public_bytes = saved(f.public_key, f.context);
+    REQUIRE(public_bytes.size() == frame + 32 + 1 + key_poly);
+    const auto public_back = loaded<ckks::PublicKey>(public_bytes, f.context);
+    REQUIRE(public_back.b == f.public_key.b);
+    REQUIRE(public_back.a == f.public_key.a);
+    REQUIRE(public_back.seed == f.public_key.seed);
+    REQUIRE(public_back.a.basis_ptr() == f.context.key_basis());
+
+    // A public key whose seed does not regenerate a is stored in full: twice the size.
+    ckks::PublicKey unseeded = f.public_key;
+    unseeded.seed[0] ^= 1;
+    const std::string unseeded_bytes = saved(unseeded, f.context);
+    REQUIRE(unseeded_bytes.size() == frame + 32 + 1 + 2 * key_poly);
+    REQUIRE(loaded<ckks::PublicKey>(unseeded_bytes, f.context).a == f.public_key.a);
+
+    const std::string relin_bytes = saved(f.relin_key, f.context);
+    REQUIRE(relin_bytes.size() == frame + 32 + 1 + 2 + digits * key_poly);
+    const auto relin_back = loaded<ckks::RelinKey>(relin_bytes, f.context);
+    REQUIRE(relin_back.key.b == f.relin_key.key.b);
+    REQUIRE(relin_back.key.a == f.relin_key.key.a);
+
+    const std::string galois_bytes = saved(f.galois_keys, f.context);
+    const std::size_t count = f.galois_keys.keys.size();
+    REQUIRE(galois_bytes.size() ==
+            frame + 8 + 8 * count + count * (frame + 8 + 32 + 1 + 2 + digits * key_poly));
+    const auto galois_back = loaded<ckks::GaloisKeys>(galois_bytes, f.context);
+    REQUIRE(galois_back.keys.size() == count);
+    for (const auto& [element, key] : f.galois_keys.keys) {
+        REQUIRE(galois_back.has(element));
+        REQUIRE(galois_back.keys.at(element).b == key.b);
+        REQUIRE(galois_back.keys.at(element).a == key.a);
+    }
+
+    // The loaded keys work: multiply and rotate, then decrypt.
+    const ckks::Evaluator evaluator(f.context, relin_back, galois_back);
+    const auto x = random_vector(f.context.slots(), 4);
+    const ckks::Ciphertext c = ckks::Encryptor(f.context, public_back).encrypt(f.encoder.encode(x));
+    const ckks::Ciphertext rotated =
+        evaluator.rotate(evaluator.rescale(evaluator.multiply(c, c)), 1);
+    std::vector<double> expected(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double v = x[(i + 1) % x.size()];
+        expected[i] = v * v;
+    }
+    const double bits =
+        ckks::precision_bits(f.encoder.decode_real(f.decryptor.decrypt(rotated)), expected);
+    INFO("x^2 rotated by 1 with loaded keys: " << bits << " bits");
+    REQUIRE(bits >= 8);
+}
+
+TEST_CASE("io/secret_key/logN=10 explicit save and load, 2 bits per coefficient", "[io]") {
+    Fixture& f = fixture();
+    std::ostringstream out;
+    io::save_secret_key(out, f.keygen.secret_key(), f.context);
+    REQUIRE(out.str().size() == frame + 1 + f.context.degree() / 4);
+    std::istringstream in(out.str());
+    const ckks::SecretKey back = io::load_secret_key(in, f.context);
+    REQUIRE(back.poly() == f.keygen.secret_key().poly());
+
+    const ckks::Ciphertext c = f.encryptor.encrypt(f.encoder.encode(0.25));
+    const ckks::Decryptor decryptor(f.context, back);
+    REQUIRE(f.encoder.decode_real(decryptor.decrypt(c)) ==
+            f.encoder.decode_real(f.decryptor.decrypt(c)));
+
+    // The generic calls refuse a secret key at compile time (static_assert), and
+    // secret-key bytes are not loadable as another type.
+    std::istringstream as_public(out.str());
+    REQUIRE_THROWS_WITH(io::load<ckks::PublicKey>(as_public, f.context),
+                        Catch::Contains("wrong object type 5"));
+
+    require_robust(out.str(), [&](std::istream& s) { return io::load_secret_key(s, f.context); });
+}
+
+TEST_CASE("io/errors/logN=10 parameters mismatch names both fingerprints", "[io]") {
+    Fixture& f = fixture();
+    const ckks::Context other(small_parameters(24));
+    const std::string bytes = saved(f.encryptor.encrypt(f.encoder.encode(0.5)), f.context);
+    const std::string expected = io::detail::hex(io::fingerprint(f.context.parameters()));
+    const std::string actual = io::detail::hex(io::fingerprint(other.parameters()));
+    std::istringstream in(bytes);
+    REQUIRE_THROWS_WITH(io::load<ckks::Ciphertext>(in, other),
+                        Catch::Contains("parameters mismatch") && Catch::Contains(expected) &&
+                            Catch::Contains(actual));
+
+    // A second Context built from the same parameters loads it.
+    const ckks::Context same(f.context.parameters());
+    REQUIRE(loaded<ckks::Ciphertext>(bytes, same).level() == same.max_level());
+
+    // Saving with the wrong context is refused.
+    std::ostringstream out;
+    REQUIRE_THROWS_AS(io::save(out, f.public_key, other), InvalidArgumentError);
+}
+
+TEST_CASE("io/errors/logN=10 each failure says what was wrong", "[io]") {
+    Fixture& f = fixture();
+    const std::string bytes = saved(f.encryptor.encrypt(f.encoder.encode(0.5)), f.context);
+    const auto message_of = [&](std::string data) {
+        std::istringstream in(data);
+        try {
+            (void)io::load<ckks::Ciphertext>(in, f.context);
+        } catch (const SerializationError& error) {
+            return std::string(error.what());
+        }
+        FAIL("no SerializationError");
+        return std::string();
+    };
+    std::string corrupt = bytes;
+    corrupt[0] = 'X';
+    REQUIRE_THAT(message_of(corrupt), Catch::Contains("magic"));
+    corrupt = bytes;
+    corrupt[6] = 2;
+    REQUIRE_THAT(message_of(corrupt), Catch::Contains("format version 2"));
+    corrupt = bytes;
+    corrupt[8] = 4;
+    REQUIRE_THAT(message_of(corrupt), Catch::Contains("wrong object type 4"));
+    corrupt = bytes;
+    corrupt[49] = 0x7f;
+    REQUIRE_THAT(message_of(corrupt), Catch::Contains("payload length"));
+    REQUIRE_THAT(message_of(bytes.substr(0, 100)), Catch::Contains("truncated"));
+    REQUIRE_THAT(message_of(bytes.substr(0, 20)), Catch::Contains("truncated"));
+    corrupt = bytes;
+    corrupt[1000] ^= 1;
+    REQUIRE_THAT(message_of(corrupt), Catch::Contains("checksum"));
+    REQUIRE_THAT(message_of(""), Catch::Contains("truncated"));
+
+    // Payload checks behind a valid checksum: re-frame a crafted payload.
+    const auto reframe = [&](std::string payload) {
+        std::ostringstream out;
+        io::detail::write_object(
+            out, io::ObjectType::ciphertext, io::fingerprint(f.context.parameters()),
+            {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, "test");
+        return out.str();
+    };
+    const std::string payload = bytes.substr(io::header_bytes, bytes.size() - frame);
+    REQUIRE(loaded<ckks::Ciphertext>(reframe(payload), f.context).size() == 2);
+    std::string crafted = payload;
+    crafted[0] = 9;  // level 9
+    REQUIRE_THAT(message_of(reframe(crafted)), Catch::Contains("level 9 is above"));
+    crafted = payload;
+    for (std::size_t k = 4; k < 12; ++k) {
+        crafted[k] = k == 11 ? '\x7f' : '\xff';  // NaN scale
+    }
+    REQUIRE_THAT(message_of(reframe(crafted)), Catch::Contains("not finite and positive"));
+    crafted = payload;
+    crafted[12] = 3;  // 3 slots
+    crafted[13] = 0;
+    REQUIRE_THAT(message_of(reframe(crafted)), Catch::Contains("slots = 3"));
+    crafted = payload;
+    crafted[20] = 4;  // 4 parts
+    REQUIRE_THAT(message_of(reframe(crafted)), Catch::Contains("4 parts"));
+    crafted = payload;
+    for (std::size_t k = 23; k < 23 + 5; ++k) {
+        crafted[k] = '\xff';  // c0's first coefficient: all ones, above q0
+    }
+    REQUIRE_THAT(message_of(reframe(crafted)), Catch::Contains("not below its modulus"));
+    REQUIRE_THAT(message_of(reframe(payload + "x")), Catch::Contains("left over"));
+    REQUIRE_THAT(message_of(reframe(payload.substr(0, payload.size() - 1))),
+                 Catch::Contains("payload ends"));
+}
+
+TEST_CASE("io/robustness/logN=10 every flipped byte and truncation of a ciphertext", "[io]") {
+    Fixture& f = fixture();
+    // A small ciphertext: level 0, stored in full (public-key encryption).
+    const ckks::Ciphertext c =
+        f.encryptor.encrypt(f.encoder.encode(random_vector(8, 5), {.level = 0, .slots = 8}));
+    const std::string bytes = saved(c, f.context);
+    INFO("ciphertext of " << bytes.size() << " bytes");
+    require_robust(bytes,
+                   [&](std::istream& s) { return io::load<ckks::Ciphertext>(s, f.context); });
+    // And a seeded one.
+    const std::string seeded = saved(
+        f.secret_encryptor.encrypt(f.encoder.encode(random_vector(8, 6), {.level = 0, .slots = 8})),
+        f.context);
+    require_robust(seeded,
+                   [&](std::istream& s) { return io::load<ckks::Ciphertext>(s, f.context); });
+}
+
+TEST_CASE("io/robustness/logN=10 every flipped byte and truncation of a public key", "[io]") {
+    Fixture& f = fixture();
+    const std::string bytes = saved(f.public_key, f.context);
+    require_robust(bytes, [&](std::istream& s) { return io::load<ckks::PublicKey>(s, f.context); });
+}
+
+TEST_CASE("io/robustness/logN=10 Galois keys: flipped bytes, truncations, reordering", "[io]") {
+    Fixture& f = fixture();
+    ckks::GaloisKeys one;
+    one.keys.emplace(*f.galois_keys.keys.begin());
+    const std::string bytes = saved(one, f.context);
+    // Every 7th byte and every 7th length: a full pass is the same code as the
+    // public key's, and a Galois key is dnum times larger.
+    for (std::size_t i = 0; i < bytes.size(); i += 7) {
+        std::string corrupt = bytes;
+        corrupt[i] = static_cast<char>(corrupt[i] ^ 0x01);
+        std::istringstream in(corrupt);
+        INFO("byte " << i);
+        REQUIRE_THROWS_AS(io::load<ckks::GaloisKeys>(in, f.context), SerializationError);
+        std::istringstream cut(bytes.substr(0, i));
+        REQUIRE_THROWS_AS(io::load<ckks::GaloisKeys>(cut, f.context), SerializationError);
+    }
+    // Keys of another set behind this index are refused.
+    const std::string all = saved(f.galois_keys, f.context);
+    const std::size_t index_size = frame + 8 + 8;
+    std::istringstream spliced(
+        bytes.substr(0, index_size) +
+        all.substr(frame + 8 + 8 * f.galois_keys.keys.size() + (bytes.size() - index_size)));
+    REQUIRE_THROWS_WITH(io::load<ckks::GaloisKeys>(spliced, f.context),
+                        Catch::Contains("Galois element"));
+}
+
+TEST_CASE("io/files/logN=10 save_file and load_file", "[io]") {
+    Fixture& f = fixture();
+    const auto directory = std::filesystem::temp_directory_path();
+    const std::string path = (directory / "cloak_io_test_ciphertext.bin").string();
+    const std::string parameters_path = (directory / "cloak_io_test_parameters.bin").string();
+    const std::string secret_path = (directory / "cloak_io_test_secret.bin").string();
+    const ckks::Ciphertext c = f.secret_encryptor.encrypt(f.encoder.encode(0.75));
+    io::save_file(path, c, f.context);
+    io::save_file(parameters_path, f.context.parameters());
+    io::save_secret_key_file(secret_path, f.keygen.secret_key(), f.context);
+
+    const ckks::Context context(io::load_file<ckks::Parameters>(parameters_path));
+    const auto back = io::load_file<ckks::Ciphertext>(path, context);
+    const ckks::Decryptor decryptor(context, io::load_secret_key_file(secret_path, context));
+    const auto values = ckks::Encoder(context).decode_real(decryptor.decrypt(back));
+    REQUIRE(values == f.encoder.decode_real(f.decryptor.decrypt(c)));
+
+    REQUIRE_THROWS_AS(io::load_file<ckks::Ciphertext>(
+                          (directory / "cloak_io_test_missing.bin").string(), context),
+                      SerializationError);
+    std::filesystem::remove(path);
+    std::filesystem::remove(parameters_path);
+    std::filesystem::remove(secret_path);
+}
