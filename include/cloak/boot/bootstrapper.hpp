@@ -1,0 +1,328 @@
+// cloak: CKKS bootstrapping: refresh a ciphertext at level 0 to a high level.
+//
+// The circuit (Cheon, Han, Kim, Kim, Song 2018; Chen, Chillotti, Song 2019;
+// Han, Ki 2020; Bossuat, Mouchet, Troncoso-Pastoriza, Hubaux 2021):
+//
+// 1. ModRaise. A level-0 ciphertext (c0, c1) mod q0 decrypts to m (centered mod
+//    q0). Lifting c0 and c1 to their centered representatives and reducing them
+//    modulo every prime of the top level gives a ciphertext of P = m + q0 I,
+//    where I(X) has small integer coefficients: |I| <= about sqrt(h / 12) times
+//    a few for a sparse secret of weight h (the c1 s term), plus 1/2.
+// 2. CoeffToSlot. The inverse of the encoding, as a homomorphic special FFT in
+//    coeffs_to_slots_levels levels (boot/dft.hpp), followed by a conjugation:
+//    re holds P_k / (q0 K) and im holds P_{k+n} / (q0 K) in slot k (bit-reversed
+//    order), both real and in [-1, 1].
+// 3. EvalMod. y -> sin(2 pi K y) = sin(2 pi P_k / q0): a Chebyshev interpolant of
+//    cos(2 pi (K y - 1/4) / 2^r) on [-1, 1], then r double angles cos(2a) =
+//    2 cos(a)^2 - 1 (Han, Ki 2020). For m << q0, sin(2 pi P / q0) / (2 pi) =
+//    m / q0 up to (2 pi)^2 / 6 (m / q0)^3.
+// 4. SlotToCoeff. The forward special FFT in slots_to_coeffs_levels levels,
+//    scaled by q0 / (2 pi), applied to re + i im: a ciphertext of m again,
+//    labelled with the input's scale.
+//
+// Scales. The circuit computes at one scale S = 2^log_eval_mod_prime, close to
+// its primes, whatever the user's scale: the raised ciphertext is relabelled
+// to S (a label only: the plaintext P is what it is), CoeffToSlot's matrices
+// carry the factor S / (2 q0 K) that maps P / S to P / (2 q0 K), and EvalMod's
+// cosine lands on the scale from which r squarings return exactly to S. The
+// output is labelled so that it decodes to the input's message at the input's
+// scale.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <numbers>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <cloak/approx/chebyshev.hpp>
+#include <cloak/boot/dft.hpp>
+#include <cloak/boot/parameters.hpp>
+#include <cloak/ckks/ciphertext.hpp>
+#include <cloak/ckks/context.hpp>
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/evaluator.hpp>
+#include <cloak/ckks/keys.hpp>
+#include <cloak/ckks/linear_transform.hpp>
+#include <cloak/ckks/polynomial.hpp>
+#include <cloak/core/error.hpp>
+#include <cloak/ring/base_conversion.hpp>
+#include <cloak/ring/poly.hpp>
+
+namespace cloak::inline v0::boot {
+
+/// The real and imaginary halves of the coefficients after CoeffToSlot.
+struct SlotHalves {
+    ckks::Ciphertext re;
+    ckks::Ciphertext im;
+};
+
+/// What the bootstrapper's keys cost.
+struct KeyReport {
+    std::size_t rotation_keys = 0;     // Galois keys of rotations
+    std::size_t conjugation_keys = 0;  // 1
+    std::size_t bytes = 0;             // Galois keys plus the relinearization key
+    double seconds = 0;                // generation time
+};
+
+/// Refreshes level-0 ciphertexts; holds the rotation, conjugation and
+/// relinearization keys it needs and an Evaluator over them.
+class Bootstrapper {
+  public:
+    /// Generates exactly the keys the circuit needs (rotations of CoeffToSlot and
+    /// SlotToCoeff, conjugation, relinearization) and encodes the transforms.
+    /// @throws InvalidArgumentError when `context` was not built from
+    ///         `params.ckks()` or `keygen` belongs to another context.
+    Bootstrapper(const ckks::Context& context, const ckks::KeyGenerator& keygen,
+                 const Parameters& params)
+        : context_(context),
+          params_(params),
+          evaluator_(context),
+          converter_(context.level(0).q, context.level(context.max_level()).q),
+          cosine_(make_cosine(params)) {
+        const char* where = "boot::Bootstrapper";
+        if (!(context.parameters() == params.ckks())) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where,
+                ": the context was not built from these bootstrapping parameters; build it as "
+                "ckks::Context(params.ckks())"));
+        }
+        const std::size_t n = params.slots();
+        const double q0 = static_cast<double>(context.parameters().q_primes()[0]);
+        const double scale = params.circuit_scale();
+        // CoeffToSlot: slots P / S -> P / (2 q0 K) (the conjugate doubles it).
+        for (SlotDiagonals& m : coeffs_to_slots_matrices(n, params.coeffs_to_slots_levels(),
+                                                         scale / (2.0 * q0 * params.k()))) {
+            coeffs_to_slots_.push_back(ckks::LinearTransform::from_diagonals(context, n, m));
+        }
+        // SlotToCoeff: sin(2 pi P / q0) at scale S -> q0 / (2 pi) times it, as the
+        // plaintext's coefficients.
+        for (SlotDiagonals& m : slots_to_coeffs_matrices(n, params.slots_to_coeffs_levels(),
+                                                         q0 / (2.0 * std::numbers::pi * scale))) {
+            slots_to_coeffs_.push_back(ckks::LinearTransform::from_diagonals(context, n, m));
+        }
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<std::int64_t> steps;
+        for (const auto* group : {&coeffs_to_slots_, &slots_to_coeffs_}) {
+            for (const ckks::LinearTransform& t : *group) {
+                const std::vector<std::int64_t> s = t.required_rotations();
+                steps.insert(steps.end(), s.begin(), s.end());
+            }
+        }
+        std::sort(steps.begin(), steps.end());
+        steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+        rotations_ = steps;
+        ckks::GaloisKeys galois = keygen.galois_keys(steps, /*conjugate=*/true);
+        ckks::RelinKey relin = keygen.relin_key();
+        keys_.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        keys_.conjugation_keys = 1;
+        keys_.rotation_keys = galois.keys.size() - 1;
+        const auto bytes_of = [](const ckks::SwitchingKey& key) {
+            std::size_t bytes = 0;
+            for (const auto* half : {&key.b, &key.a}) {
+                for (const ring::Poly& p : *half) {
+                    bytes += p.data().size_bytes();
+                }
+            }
+            return bytes;
+        };
+        for (const auto& [element, key] : galois.keys) {
+            keys_.bytes += bytes_of(key);
+        }
+        keys_.bytes += bytes_of(relin.key);
+        evaluator_ = ckks::Evaluator(context, std::move(relin), std::move(galois));
+
+        // Encode every transform now, at the level it will meet.
+        const std::size_t top = context.max_level();
+        for (std::size_t i = 0; i < coeffs_to_slots_.size(); ++i) {
+            coeffs_to_slots_[i].prepare(top - i);
+        }
+        const std::size_t stc_top = params.output_level() + params.slots_to_coeffs_levels();
+        for (std::size_t i = 0; i < slots_to_coeffs_.size(); ++i) {
+            slots_to_coeffs_[i].prepare(stc_top - i);
+        }
+    }
+
+    [[nodiscard]] const Parameters& parameters() const noexcept { return params_; }
+    [[nodiscard]] const ckks::Context& context() const noexcept { return context_; }
+    /// An evaluator holding the bootstrapping keys (relinearization included).
+    [[nodiscard]] const ckks::Evaluator& evaluator() const noexcept { return evaluator_; }
+    /// The rotation steps whose keys were generated, ascending.
+    [[nodiscard]] const std::vector<std::int64_t>& rotations() const noexcept { return rotations_; }
+    [[nodiscard]] const KeyReport& keys() const noexcept { return keys_; }
+    /// The level of a bootstrapped ciphertext.
+    [[nodiscard]] std::size_t output_level() const noexcept { return params_.output_level(); }
+    /// The cosine interpolant EvalMod evaluates before its double angles.
+    [[nodiscard]] const ckks::Polynomial& cosine() const noexcept { return cosine_; }
+
+    /// A ciphertext of the same message at output_level() and the same scale.
+    /// A ciphertext above level 0 is first dropped to level 0.
+    /// @throws InvalidArgumentError for a ciphertext of another context, an
+    ///         unrelinearized one, or one packing other than parameters().slots() slots.
+    [[nodiscard]] ckks::Ciphertext bootstrap(const ckks::Ciphertext& ct) const {
+        const char* where = "boot::Bootstrapper::bootstrap";
+        check_input(ct, where);
+        if (ct.slots() != params_.slots()) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": the ciphertext packs ", ct.slots(), " slots; these parameters bootstrap ",
+                params_.slots(), " slots (encode with .slots = ", params_.slots(), ")"));
+        }
+        const ckks::Ciphertext raised = mod_raise(evaluator_.drop_level_to(ct, 0));
+        SlotHalves halves = coeffs_to_slots(raised);
+        halves.re = eval_mod(halves.re);
+        halves.im = eval_mod(halves.im);
+        return slots_to_coeffs(halves, ct.scale());
+    }
+
+    /// ModRaise: a level-0 ciphertext of m becomes a top-level ciphertext of
+    /// m + q0 I (centered lifts of c0 and c1), with the same scale label.
+    /// @throws LevelError for a ciphertext above level 0.
+    [[nodiscard]] ckks::Ciphertext mod_raise(const ckks::Ciphertext& ct) const {
+        const char* where = "boot::Bootstrapper::mod_raise";
+        check_input(ct, where);
+        if (ct.level() != 0) {
+            throw LevelError(cloak::detail::message(
+                where, ": the ciphertext is at level ", ct.level(),
+                "; ModRaise lifts level-0 ciphertexts (call evaluator.drop_level_to(ct, 0))"));
+        }
+        std::vector<ring::Poly> parts;
+        for (const ring::Poly& part : ct.parts()) {
+            ring::Poly coefficients = part;
+            coefficients.to_coefficient();
+            ring::Poly raised = converter_.convert_centered(coefficients);
+            raised.to_evaluation();
+            parts.push_back(std::move(raised));
+        }
+        return ckks::Ciphertext(std::move(parts), ct.scale(), ct.slots());
+    }
+
+    /// CoeffToSlot of a top-level ciphertext whose plaintext polynomial is P:
+    /// re slot k holds P_{br(k)} / (q0 K) and im slot k holds P_{br(k) + n} / (q0 K),
+    /// br the bit reversal of log2(n) bits, at scale circuit_scale(),
+    /// coeffs_to_slots_levels() levels lower. The input's scale is ignored.
+    /// @throws LevelError for a ciphertext below the top level.
+    [[nodiscard]] SlotHalves coeffs_to_slots(const ckks::Ciphertext& ct) const {
+        const char* where = "boot::Bootstrapper::coeffs_to_slots";
+        check_input(ct, where);
+        if (ct.level() != context_.max_level()) {
+            throw LevelError(cloak::detail::message(where, ": the ciphertext is at level ",
+                                                    ct.level(), "; CoeffToSlot starts at level ",
+                                                    context_.max_level(), " (after mod_raise)"));
+        }
+        ckks::Ciphertext x = ct;
+        x.set_scale(params_.circuit_scale());
+        for (const ckks::LinearTransform& t : coeffs_to_slots_) {
+            x = t.apply(evaluator_, x);
+        }
+        const ckks::Ciphertext conjugate = evaluator_.conjugate(x);
+        SlotHalves halves;
+        halves.re = evaluator_.add(x, conjugate);
+        halves.im = multiply_by_i(evaluator_.sub(conjugate, x));  // (x - conj x) / i
+        return halves;
+    }
+
+    /// EvalMod: slot y (in [-1, 1]) becomes sin(2 pi K y), at scale circuit_scale()
+    /// (up to the rounding of the double angles' scales), eval_mod_levels() lower.
+    /// @throws LevelError when fewer than eval_mod_levels() levels are left.
+    [[nodiscard]] ckks::Ciphertext eval_mod(const ckks::Ciphertext& y) const {
+        const char* where = "boot::Bootstrapper::eval_mod";
+        check_input(y, where);
+        const std::size_t needed = params_.eval_mod_levels();
+        if (y.level() < needed) {
+            throw LevelError(cloak::detail::message(
+                where, ": the ciphertext is at level ", y.level(), "; EvalMod needs ", needed,
+                " levels (cosine ", params_.cosine_levels(), " + double angles ",
+                params_.double_angle(), ")"));
+        }
+        // The r squarings map scale s to s^2 / q_l: walk back from S to the
+        // scale the cosine must land on.
+        const std::size_t after_cosine = y.level() - params_.cosine_levels();
+        double target = y.scale();
+        for (std::size_t i = params_.double_angle(); i-- > 0;) {
+            target = std::sqrt(target * evaluator_.prime_at(after_cosine - i));
+        }
+        ckks::Ciphertext c = evaluator_.evaluate(cosine_, y, {.target_scale = target});
+        for (std::size_t i = 0; i < params_.double_angle(); ++i) {
+            c = evaluator_.rescale(evaluator_.square(c));
+            c = evaluator_.add(evaluator_.multiply_integer(c, 2), -1.0);
+        }
+        return c;
+    }
+
+    /// SlotToCoeff: from re and im (as after eval_mod, at the same level and
+    /// scale s), the ciphertext whose plaintext has coefficients
+    /// q0 / (2 pi) (re_k, im_k) (k in bit-reversed order, as coeffs_to_slots
+    /// left them) times s / circuit_scale(), labelled with `output_scale`.
+    /// @throws LevelError when fewer than slots_to_coeffs_levels() levels are left.
+    [[nodiscard]] ckks::Ciphertext slots_to_coeffs(const SlotHalves& halves,
+                                                   double output_scale) const {
+        const char* where = "boot::Bootstrapper::slots_to_coeffs";
+        check_input(halves.re, where);
+        check_input(halves.im, where);
+        if (halves.re.level() < slots_to_coeffs_.size()) {
+            throw LevelError(cloak::detail::message(where, ": the ciphertext is at level ",
+                                                    halves.re.level(), "; SlotToCoeff needs ",
+                                                    slots_to_coeffs_.size(), " levels"));
+        }
+        ckks::Ciphertext x = evaluator_.add(halves.re, multiply_by_i(halves.im));
+        const double ratio = x.scale() / params_.circuit_scale();
+        for (const ckks::LinearTransform& t : slots_to_coeffs_) {
+            x = t.apply(evaluator_, x);
+        }
+        x.set_scale(output_scale * ratio);
+        return x;
+    }
+
+  private:
+    // cos(2 pi (K y - 1/4) / 2^r) on [-1, 1]: after r double angles, sin(2 pi K y).
+    static ckks::Polynomial make_cosine(const Parameters& params) {
+        const double k = params.k();
+        const double r_scale = std::exp2(static_cast<double>(params.double_angle()));
+        return approx::chebyshev_interpolant(
+            [k, r_scale](double y) {
+                return std::cos(2.0 * std::numbers::pi * (k * y - 0.25) / r_scale);
+            },
+            {.a = -1.0, .b = 1.0}, params.cosine_degree());
+    }
+
+    void check_input(const ckks::Ciphertext& ct, const char* where) const {
+        if (ct.empty()) {
+            throw InvalidArgumentError(cloak::detail::message(where, ": the ciphertext is empty"));
+        }
+        (void)context_.level_of(ct[0], where);
+        if (ct.size() != 2) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": a ciphertext of ", ct.size(), " parts; relinearize it first"));
+        }
+    }
+
+    // Slots times i: the product by the monomial X^(N/2), which every slot
+    // evaluates to i (5^j = 1 mod 4); exact, no level, no scale change.
+    ckks::Ciphertext multiply_by_i(const ckks::Ciphertext& ct) const {
+        const ckks::Encoder encoder(context_);
+        const ckks::Plaintext monomial =
+            encoder.encode(std::complex<double>(0.0, 1.0),
+                           {.level = ct.level(), .scale = 1.0, .slots = ct.slots()});
+        return evaluator_.multiply(ct, monomial);
+    }
+
+    ckks::Context context_;
+    Parameters params_;
+    ckks::Evaluator evaluator_;
+    ring::BaseConverter converter_;
+    std::vector<ckks::LinearTransform> coeffs_to_slots_;
+    std::vector<ckks::LinearTransform> slots_to_coeffs_;
+    ckks::Polynomial cosine_;
+    std::vector<std::int64_t> rotations_;
+    KeyReport keys_;
+};
+
+}  // namespace cloak::inline v0::boot

@@ -1,0 +1,247 @@
+// cloak: bootstrapping parameters, in two stages like ckks::ParametersLiteral.
+//
+// A boot::ParametersLiteral names the user's part of the modulus chain (q0 and
+// the levels left after bootstrapping) and the bootstrapping circuit's parts
+// (CoeffToSlot, EvalMod, SlotToCoeff levels with their prime sizes, the EvalMod
+// interval K, the cosine degree and the double-angle count r). Parameters::from
+// validates it and lays the chain out as one ckks::Parameters, bottom to top:
+//
+//     q0 | user levels | SlotToCoeff | EvalMod (cosine, then r squarings) | CoeffToSlot
+//
+// A bootstrapped ciphertext comes out at the top of the user levels; the levels
+// above are consumed by the circuit, from the top down (Cheon, Han, Kim, Kim,
+// Song 2018; Han and Ki 2020 for the cosine and double angles; Bossuat et al.
+// 2021 for the layout of the chain and the prime sizes).
+//
+// Precision budget (docs/bootstrapping.md): the message comes back from
+// sin(2 pi t) / (2 pi) with t = m / q0 + I, so q0 / scale (the "message ratio")
+// trades the sine's cubic error (2 pi)^2 / 6 (scale / q0)^2 against the
+// amplification q0 / scale of EvalMod's own error; 2^15 balances them when the
+// EvalMod primes are near 2^58.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <cloak/ckks/parameters.hpp>
+#include <cloak/ckks/polynomial.hpp>
+#include <cloak/core/bits.hpp>
+#include <cloak/core/error.hpp>
+#include <cloak/rlwe/security.hpp>
+
+namespace cloak::inline v0::boot {
+
+/// EvalMod approximates the modular reduction on [-K, K] (Lattigo's DefaultK is 16).
+inline constexpr double default_k = 16;
+/// Degree of the Chebyshev interpolant of the scaled cosine.
+inline constexpr std::size_t default_cosine_degree = 63;
+/// Double-angle steps r: the cosine is interpolated at 2 pi t / 2^r.
+inline constexpr std::size_t default_double_angle = 3;
+/// Levels (factors of the homomorphic special FFT) of CoeffToSlot and SlotToCoeff.
+inline constexpr std::size_t default_coeffs_to_slots_levels = 3;
+inline constexpr std::size_t default_slots_to_coeffs_levels = 3;
+/// Prime sizes of the circuit's levels; the EvalMod primes also set the scale
+/// the circuit computes at (2^log_eval_mod_prime).
+inline constexpr int default_log_coeffs_to_slots_prime = 58;
+inline constexpr int default_log_eval_mod_prime = 58;
+inline constexpr int default_log_slots_to_coeffs_prime = 50;
+
+/// Unchecked bootstrapping parameters, filled with designated initializers.
+struct ParametersLiteral {
+    /// log2 of the ring degree N.
+    int log_n = 0;
+    /// Bits of q0, the modulus a level-0 ciphertext lives under.
+    int log_q0 = 0;
+    /// Bits of the primes of the levels left to the user after bootstrapping.
+    std::vector<int> log_q_user = {};
+    /// Bits of the special primes of key switching.
+    std::vector<int> log_p = {};
+    /// log2 of the user's scale; log_q0 - log_scale is the message ratio.
+    double log_scale = 0;
+    /// Secret distribution (default: uniform ternary) and sparse weight h.
+    std::optional<ckks::SecretDistribution> secret = std::nullopt;
+    std::optional<std::size_t> hamming_weight = std::nullopt;
+    /// Key-switching digits (default: ckks's choice).
+    std::optional<std::size_t> dnum = std::nullopt;
+    std::optional<rlwe::Security> security = std::nullopt;
+    /// Slots bootstrapped (default N/2; only full slots in this version).
+    std::optional<std::size_t> slots = std::nullopt;
+    /// EvalMod interval bound K: |m / q0 + I| must stay below it.
+    std::optional<double> k = std::nullopt;
+    std::optional<std::size_t> cosine_degree = std::nullopt;
+    std::optional<std::size_t> double_angle = std::nullopt;
+    std::optional<std::size_t> coeffs_to_slots_levels = std::nullopt;
+    std::optional<std::size_t> slots_to_coeffs_levels = std::nullopt;
+    std::optional<int> log_coeffs_to_slots_prime = std::nullopt;
+    std::optional<int> log_eval_mod_prime = std::nullopt;
+    std::optional<int> log_slots_to_coeffs_prime = std::nullopt;
+};
+
+/// Named bootstrapping parameter sets.
+enum class Preset {
+    /// INSECURE (tests and demos): N = 2^12, full 2048 slots, sparse secret
+    /// h = 64, q0 55 bits, scale 2^40, 3 user levels, K = 16, cosine degree 63,
+    /// r = 3, CoeffToSlot 3 levels, SlotToCoeff 3 levels: 19 levels in all.
+    N12_insecure,
+    /// INSECURE: the same circuit at N = 2^13 (4096 slots), h = 64.
+    N13_insecure,
+};
+
+/// Validated bootstrapping parameters: the CKKS chain and the circuit's shape.
+class Parameters {
+  public:
+    /// @throws ParameterError for shapes that cannot work (slots, degrees, levels);
+    ///         the ckks::Parameters errors for the chain itself.
+    [[nodiscard]] static Parameters from(const ParametersLiteral& literal) {
+        Parameters p;
+        p.literal_ = literal;
+        p.validate_and_build();
+        return p;
+    }
+
+    [[nodiscard]] static Parameters preset(Preset preset) {
+        switch (preset) {
+            case Preset::N12_insecure:
+            case Preset::N13_insecure:
+                return from({.log_n = preset == Preset::N12_insecure ? 12 : 13,
+                             .log_q0 = 55,
+                             .log_q_user = {40, 40, 40},
+                             .log_p = {61, 61, 61, 61},
+                             .log_scale = 40,
+                             .secret = ckks::SecretDistribution::sparse_ternary,
+                             .hamming_weight = 64,
+                             .security = rlwe::Security::insecure_for_testing_only});
+        }
+        throw ParameterError(cloak::detail::message("boot::Parameters::preset: unknown preset ",
+                                                    static_cast<int>(preset)));
+    }
+
+    /// The CKKS parameters of the whole chain: build the ckks::Context from them.
+    [[nodiscard]] const ckks::Parameters& ckks() const noexcept { return *ckks_; }
+    [[nodiscard]] const ParametersLiteral& literal() const noexcept { return literal_; }
+
+    [[nodiscard]] std::size_t slots() const noexcept {
+        return literal_.slots.value_or(ckks_->slots());
+    }
+    [[nodiscard]] double k() const noexcept { return literal_.k.value_or(default_k); }
+    [[nodiscard]] std::size_t cosine_degree() const noexcept {
+        return literal_.cosine_degree.value_or(default_cosine_degree);
+    }
+    [[nodiscard]] std::size_t double_angle() const noexcept {
+        return literal_.double_angle.value_or(default_double_angle);
+    }
+    [[nodiscard]] std::size_t coeffs_to_slots_levels() const noexcept {
+        return literal_.coeffs_to_slots_levels.value_or(default_coeffs_to_slots_levels);
+    }
+    [[nodiscard]] std::size_t slots_to_coeffs_levels() const noexcept {
+        return literal_.slots_to_coeffs_levels.value_or(default_slots_to_coeffs_levels);
+    }
+    /// Levels of the cosine's evaluation: ceil(log2(degree + 1)) (on [-1, 1]).
+    [[nodiscard]] std::size_t cosine_levels() const noexcept {
+        return static_cast<std::size_t>(core::ceil_log2(cosine_degree() + 1));
+    }
+    /// Levels of EvalMod: the cosine plus r squarings.
+    [[nodiscard]] std::size_t eval_mod_levels() const noexcept {
+        return cosine_levels() + double_angle();
+    }
+    /// Levels the whole circuit consumes.
+    [[nodiscard]] std::size_t bootstrapping_levels() const noexcept {
+        return coeffs_to_slots_levels() + eval_mod_levels() + slots_to_coeffs_levels();
+    }
+    /// The level of a bootstrapped ciphertext: the levels left to the user.
+    [[nodiscard]] std::size_t output_level() const noexcept { return literal_.log_q_user.size(); }
+    /// The scale the circuit computes at: 2^log_eval_mod_prime.
+    [[nodiscard]] double circuit_scale() const noexcept {
+        return std::exp2(literal_.log_eval_mod_prime.value_or(default_log_eval_mod_prime));
+    }
+
+    friend std::ostream& operator<<(std::ostream& out, const Parameters& p) {
+        std::ostringstream text;
+        text << "boot::Parameters{" << p.ckks() << ", slots " << p.slots() << ", K " << p.k()
+             << ", cosine degree " << p.cosine_degree() << ", double angles " << p.double_angle()
+             << ", levels CoeffToSlot " << p.coeffs_to_slots_levels() << " + EvalMod "
+             << p.eval_mod_levels() << " + SlotToCoeff " << p.slots_to_coeffs_levels()
+             << ", levels left " << p.output_level() << "}";
+        return out << text.str();
+    }
+
+    [[nodiscard]] std::string to_string() const {
+        std::ostringstream out;
+        out << *this;
+        return out.str();
+    }
+
+  private:
+    Parameters() = default;
+
+    void validate_and_build() {
+        const ParametersLiteral& lit = literal_;
+        const char* where = "boot::Parameters";
+        if (lit.log_q_user.empty()) {
+            throw ParameterError(cloak::detail::message(
+                where,
+                ": log_q_user is empty; a bootstrapped ciphertext needs at least one level left "
+                "for the user, e.g. .log_q_user = {40, 40, 40}"));
+        }
+        if (!(lit.log_scale > 0) || lit.log_scale >= lit.log_q0) {
+            throw ParameterError(cloak::detail::message(
+                where, ": log_scale = ", lit.log_scale, " must be positive and below log_q0 = ",
+                lit.log_q0, " (q0 / scale is the message ratio, about 2^15 in the presets)"));
+        }
+        if (!(k() >= 1) || !std::isfinite(k())) {
+            throw ParameterError(cloak::detail::message(
+                where, ": K = ", k(),
+                " must be at least 1 (EvalMod's interval [-K, K] holds m / q0 + I)"));
+        }
+        if (cosine_degree() < 2 || cosine_degree() > ckks::max_polynomial_degree) {
+            throw ParameterError(
+                cloak::detail::message(where, ": cosine_degree = ", cosine_degree(),
+                                       " is outside [2, ", ckks::max_polynomial_degree, "]"));
+        }
+        if (coeffs_to_slots_levels() < 1 || slots_to_coeffs_levels() < 1) {
+            throw ParameterError(cloak::detail::message(
+                where, ": coeffs_to_slots_levels = ", coeffs_to_slots_levels(),
+                " and slots_to_coeffs_levels = ", slots_to_coeffs_levels(),
+                " must both be at least 1"));
+        }
+        std::vector<int> log_q{lit.log_q0};
+        log_q.insert(log_q.end(), lit.log_q_user.begin(), lit.log_q_user.end());
+        log_q.insert(log_q.end(), slots_to_coeffs_levels(),
+                     lit.log_slots_to_coeffs_prime.value_or(default_log_slots_to_coeffs_prime));
+        log_q.insert(log_q.end(), eval_mod_levels(),
+                     lit.log_eval_mod_prime.value_or(default_log_eval_mod_prime));
+        log_q.insert(log_q.end(), coeffs_to_slots_levels(),
+                     lit.log_coeffs_to_slots_prime.value_or(default_log_coeffs_to_slots_prime));
+        ckks_ = ckks::Parameters::from({.log_n = lit.log_n,
+                                        .log_q = log_q,
+                                        .log_p = lit.log_p,
+                                        .log_scale = lit.log_scale,
+                                        .secret = lit.secret,
+                                        .hamming_weight = lit.hamming_weight,
+                                        .dnum = lit.dnum,
+                                        .security = lit.security});
+        const std::size_t n = slots();
+        if (n != ckks_->slots()) {
+            throw ParameterError(cloak::detail::message(
+                where, ": slots = ", n, "; this version bootstraps full packing only (N/2 = ",
+                ckks_->slots(), " slots); leave slots unset"));
+        }
+        const auto log_slots = static_cast<std::size_t>(core::log2_floor(n));
+        if (coeffs_to_slots_levels() > log_slots || slots_to_coeffs_levels() > log_slots) {
+            throw ParameterError(cloak::detail::message(
+                where, ": ", coeffs_to_slots_levels(), " CoeffToSlot and ",
+                slots_to_coeffs_levels(), " SlotToCoeff levels for a special FFT of ", log_slots,
+                " stages; use at most ", log_slots, " levels each"));
+        }
+    }
+
+    ParametersLiteral literal_;
+    std::optional<ckks::Parameters> ckks_;
+};
+
+}  // namespace cloak::inline v0::boot
