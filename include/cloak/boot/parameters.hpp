@@ -13,11 +13,14 @@
 // Song 2018; Han and Ki 2020 for the cosine and double angles; Bossuat et al.
 // 2021 for the layout of the chain and the prime sizes).
 //
-// Precision budget (docs/bootstrapping.md): the message comes back from
-// sin(2 pi t) / (2 pi) with t = m / q0 + I, so q0 / scale (the "message ratio")
-// trades the sine's cubic error (2 pi)^2 / 6 (scale / q0)^2 against the
-// amplification q0 / scale of EvalMod's own error; 2^15 balances them when the
-// EvalMod primes are near 2^58.
+// Precision budget (docs/bootstrapping.md): EvalMod works on the plaintext's
+// coefficients, m_k / q0 + I_k, and SlotToCoeff multiplies its error by
+// q0 / (2 pi scale) and sums N of them into each slot, so the message keeps
+// about log2(circuit scale) - 13 - log2(q0 / scale) bits (measured: 27 at
+// q0 / scale = 2^10 and EvalMod primes of 60 bits). The sine's own error,
+// (2 pi)^2 / 6 (m_k / q0)^3 per coefficient, is small because coefficients are
+// about |message| / sqrt(N): a ratio of 2^10 is enough (2^15 lost 5 bits, 2^8
+// lost 2 to the sine).
 #pragma once
 
 #include <cmath>
@@ -47,8 +50,8 @@ inline constexpr std::size_t default_coeffs_to_slots_levels = 3;
 inline constexpr std::size_t default_slots_to_coeffs_levels = 3;
 /// Prime sizes of the circuit's levels; the EvalMod primes also set the scale
 /// the circuit computes at (2^log_eval_mod_prime).
-inline constexpr int default_log_coeffs_to_slots_prime = 58;
-inline constexpr int default_log_eval_mod_prime = 58;
+inline constexpr int default_log_coeffs_to_slots_prime = 60;
+inline constexpr int default_log_eval_mod_prime = 60;
 inline constexpr int default_log_slots_to_coeffs_prime = 50;
 
 /// Unchecked bootstrapping parameters, filled with designated initializers.
@@ -85,7 +88,7 @@ struct ParametersLiteral {
 /// Named bootstrapping parameter sets.
 enum class Preset {
     /// INSECURE (tests and demos): N = 2^12, full 2048 slots, sparse secret
-    /// h = 64, q0 55 bits, scale 2^40, 3 user levels, K = 16, cosine degree 63,
+    /// h = 64, q0 50 bits, scale 2^40, 3 user levels, K = 16, cosine degree 63,
     /// r = 3, CoeffToSlot 3 levels, SlotToCoeff 3 levels: 19 levels in all.
     N12_insecure,
     /// INSECURE: the same circuit at N = 2^13 (4096 slots), h = 64.
@@ -109,7 +112,7 @@ class Parameters {
             case Preset::N12_insecure:
             case Preset::N13_insecure:
                 return from({.log_n = preset == Preset::N12_insecure ? 12 : 13,
-                             .log_q0 = 55,
+                             .log_q0 = 50,
                              .log_q_user = {40, 40, 40},
                              .log_p = {61, 61, 61, 61},
                              .log_scale = 40,
@@ -191,7 +194,7 @@ class Parameters {
         if (!(lit.log_scale > 0) || lit.log_scale >= lit.log_q0) {
             throw ParameterError(cloak::detail::message(
                 where, ": log_scale = ", lit.log_scale, " must be positive and below log_q0 = ",
-                lit.log_q0, " (q0 / scale is the message ratio, about 2^15 in the presets)"));
+                lit.log_q0, " (q0 / scale is the message ratio, 2^10 in the presets)"));
         }
         if (!(k() >= 1) || !std::isfinite(k())) {
             throw ParameterError(cloak::detail::message(
