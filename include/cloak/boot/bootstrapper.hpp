@@ -15,7 +15,8 @@
 // 3. EvalMod. y -> sin(2 pi K y) = sin(2 pi P_k / q0): a Chebyshev interpolant of
 //    cos(2 pi (K y - 1/4) / 2^r) on [-1, 1], then r double angles cos(2a) =
 //    2 cos(a)^2 - 1 (Han, Ki 2020). For m << q0, sin(2 pi P / q0) / (2 pi) =
-//    m / q0 up to (2 pi)^2 / 6 (m / q0)^3.
+//    m / q0 up to (2 pi)^2 / 6 (m / q0)^3; the optional arcsine correction
+//    z + z^3 / 6 (Bossuat et al. 2021, section 6) removes that term.
 // 4. SlotToCoeff. The forward special FFT in slots_to_coeffs_levels levels,
 //    scaled by q0 / (2 pi), applied to re + i im: a ciphertext of m again,
 //    labelled with the input's scale.
@@ -104,8 +105,9 @@ class Bootstrapper {
         }
         // SlotToCoeff: sin(2 pi P / q0) at scale S -> q0 / (2 pi) times it, as the
         // plaintext's coefficients.
-        for (SlotDiagonals& m : slots_to_coeffs_matrices(n, params.slots_to_coeffs_levels(),
-                                                         q0 / (2.0 * std::numbers::pi * scale))) {
+        for (SlotDiagonals& m :
+             slots_to_coeffs_matrices(n, params.slots_to_coeffs_levels(),
+                                      q0 / (2.0 * std::numbers::pi * scale * eval_mod_gain()))) {
             slots_to_coeffs_.push_back(ckks::LinearTransform::from_diagonals(context, n, m));
         }
         const auto start = std::chrono::steady_clock::now();
@@ -229,8 +231,9 @@ class Bootstrapper {
         return halves;
     }
 
-    /// EvalMod: slot y (in [-1, 1]) becomes sin(2 pi K y), at scale circuit_scale()
-    /// (up to the rounding of the double angles' scales), eval_mod_levels() lower.
+    /// EvalMod: slot y (in [-1, 1]) becomes eval_mod_function(y), about
+    /// eval_mod_gain() 2 pi (K y - round(K y)) near the integers, at about scale
+    /// circuit_scale() (exactly without the arcsine correction), eval_mod_levels() lower.
     /// @throws LevelError when fewer than eval_mod_levels() levels are left.
     [[nodiscard]] ckks::Ciphertext eval_mod(const ckks::Ciphertext& y) const {
         const char* where = "boot::Bootstrapper::eval_mod";
@@ -254,12 +257,34 @@ class Bootstrapper {
             c = evaluator_.rescale(evaluator_.square(c));
             c = evaluator_.add(evaluator_.multiply_integer(c, 2), -1.0);
         }
+        if (params_.arcsine_correction()) {
+            // arcsin(z) = z + z^3 / 6 + O(z^5), computed as z (6 + z^2) = 6 arcsin(z):
+            // the 1/6 rides on SlotToCoeff's matrices, so no constant product (and no
+            // level) is spent on it.
+            ckks::Ciphertext z2 = evaluator_.rescale(evaluator_.square(c));
+            z2 = evaluator_.add(z2, 6.0);
+            c = evaluator_.rescale(
+                evaluator_.multiply(evaluator_.drop_level_to(c, z2.level()), z2));
+        }
         return c;
+    }
+
+    /// The function eval_mod computes, in plain double: sin(2 pi K y), or with the
+    /// arcsine correction 6 z + z^3 for z = sin(2 pi K y).
+    [[nodiscard]] double eval_mod_function(double y) const noexcept {
+        const double z = std::sin(2.0 * std::numbers::pi * params_.k() * y);
+        return params_.arcsine_correction() ? 6.0 * z + z * z * z : z;
+    }
+
+    /// eval_mod's slope at the integers, in units of 2 pi: 6 with the arcsine
+    /// correction, 1 without; SlotToCoeff divides by it.
+    [[nodiscard]] double eval_mod_gain() const noexcept {
+        return params_.arcsine_correction() ? 6.0 : 1.0;
     }
 
     /// SlotToCoeff: from re and im (as after eval_mod, at the same level and
     /// scale s), the ciphertext whose plaintext has coefficients
-    /// q0 / (2 pi) (re_k, im_k) (k in bit-reversed order, as coeffs_to_slots
+    /// q0 / (2 pi eval_mod_gain()) (re_k, im_k) (k in bit-reversed order, as coeffs_to_slots
     /// left them) times s / circuit_scale(), labelled with `output_scale`.
     /// @throws LevelError when fewer than slots_to_coeffs_levels() levels are left.
     [[nodiscard]] ckks::Ciphertext slots_to_coeffs(const SlotHalves& halves,
