@@ -3,6 +3,7 @@
 
 #include <cloak/approx/approx.hpp>
 #include <cloak/approx/circuits.hpp>
+#include <cloak/boot/bootstrapper.hpp>
 #include <cloak/ckks/ciphertext.hpp>
 #include <cloak/ckks/context.hpp>
 #include <cloak/ckks/encoder.hpp>
