@@ -45,6 +45,29 @@ BootFixture& boot_fixture() {
     return f;
 }
 
+// A dense uniform ternary secret at N = 2^12 (insecure size), bootstrapped
+// through sparse-secret encapsulation, as the secure N = 2^16 preset is.
+struct DenseBootFixture {
+    boot::Parameters params =
+        boot::Parameters::from({.log_n = 12,
+                                .log_q0 = 48,
+                                .log_q_user = {40, 40},
+                                .log_p = {61, 61, 61, 61},
+                                .log_scale = 40,
+                                .security = rlwe::Security::insecure_for_testing_only});
+    ckks::Context context{params.ckks()};
+    ckks::KeyGenerator keygen{context};
+    ckks::Encoder encoder{context};
+    ckks::Encryptor encryptor{context, keygen.secret_key()};
+    ckks::Decryptor decryptor{context, keygen.secret_key()};
+    boot::Bootstrapper bootstrapper{context, keygen, params};
+};
+
+DenseBootFixture& dense_boot_fixture() {
+    static DenseBootFixture f;
+    return f;
+}
+
 std::vector<double> uniform_values(std::size_t n, double lo, double hi, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<double> uniform(lo, hi);
@@ -132,8 +155,10 @@ TEST_CASE("boot/parameters: the N12 preset's chain and levels", "[boot]") {
     const boot::Parameters p = boot::Parameters::preset(boot::Preset::N12_insecure);
     CHECK(p.ckks().log_n() == 12);
     CHECK(p.slots() == 2048);
-    CHECK(p.eval_mod_levels() == 6 + 3 + 2);
-    CHECK(p.bootstrapping_levels() == 3 + 11 + 3);
+    CHECK(p.cosine_levels() == 8);  // degree 191
+    CHECK(p.eval_mod_levels() == 8 + 0 + 2);
+    CHECK(p.bootstrapping_levels() == 3 + 10 + 3);
+    CHECK(p.encapsulation_hamming_weight() == 0);  // the secret is already sparse
     CHECK(p.ckks().max_level() == p.output_level() + p.bootstrapping_levels());
     CHECK(p.output_level() == 3);
     CHECK_THROWS_AS(boot::Parameters::from({.log_n = 12,
@@ -327,4 +352,157 @@ TEST_CASE("boot/errors: wrong level, wrong slots, another context", "[boot]") {
     const ckks::Ciphertext zero_level = f.encryptor.encrypt(f.encoder.encode(0.5, {.level = 0}));
     CHECK_THROWS_AS(f.bootstrapper.coeffs_to_slots(zero_level), LevelError);
     CHECK_THROWS_AS(f.bootstrapper.eval_mod(zero_level), LevelError);
+}
+
+TEST_CASE("boot/parameters: the secure N16 preset", "[boot]") {
+    const boot::Parameters p = boot::Parameters::preset(boot::Preset::N16_dense);
+    CHECK(p.ckks().log_n() == 16);
+    CHECK(p.slots() == 32768);
+    CHECK(p.ckks().secret_distribution() == ckks::SecretDistribution::uniform_ternary);
+    CHECK(p.ckks().security() == rlwe::Security::classical128);
+    CHECK(p.ckks().log_qp() <= 1747.0);
+    CHECK(p.output_level() == 9);
+    CHECK(p.encapsulation_hamming_weight() == 32);
+    CHECK(p.ckks().max_level() == 9 + 16);
+    // Every special prime is below 2^50 (IFMA kernels), every digit below P.
+    for (std::uint64_t prime : p.ckks().p_primes())
+        CHECK(prime < (std::uint64_t{1} << 50));
+    CHECK(p.ckks().dnum() == 4);
+    CHECK(p.overflow_bound() < p.k());
+}
+
+TEST_CASE("boot/parameters: K must cover the ModRaise overflow", "[boot]") {
+    // A dense secret at N = 2^12 raised without encapsulation: I has deviation
+    // sqrt(2730 / 12) = 15, far beyond K = 16.
+    const boot::ParametersLiteral dense_without = {
+        .log_n = 12,
+        .log_q0 = 48,
+        .log_q_user = {40},
+        .log_p = {61, 61, 61, 61},
+        .log_scale = 40,
+        .security = rlwe::Security::insecure_for_testing_only,
+        .encapsulation_hamming_weight = 0};
+    try {
+        (void)boot::Parameters::from(dense_without);
+        FAIL("no ParameterError");
+    } catch (const ParameterError& e) {
+        const std::string what = e.what();
+        CHECK(what.find("K = 16") != std::string::npos);
+        CHECK(what.find("overflow bound of about 91") != std::string::npos);
+        CHECK(what.find("encapsulation") != std::string::npos);
+    }
+    boot::ParametersLiteral sparse_192 = dense_without;
+    sparse_192.secret = ckks::SecretDistribution::sparse_ternary;
+    sparse_192.hamming_weight = 192;  // 6 sqrt(16) + 1/2 = 24.5 > 16
+    CHECK_THROWS_AS(boot::Parameters::from(sparse_192), ParameterError);
+    sparse_192.k = 25;
+    CHECK(boot::Parameters::from(sparse_192).k() == 25);
+}
+
+TEST_CASE("boot/encapsulation: a dense secret bootstraps through a sparse one", "[boot]") {
+    DenseBootFixture& f = dense_boot_fixture();
+    CHECK(f.params.encapsulation_hamming_weight() == 32);
+    CHECK(f.bootstrapper.keys().encapsulation_keys == 2);
+    const std::vector<std::complex<double>> z = complex_values(f.context.slots(), 21);
+    const ckks::Ciphertext ct = f.encryptor.encrypt(f.encoder.encode(z, {.level = 0}));
+
+    // ModRaise through s' leaves m + q0 I with |I| <= 16 (the sparse bound), where
+    // a raise under the dense secret itself would reach about 6 * 15.
+    const ckks::Ciphertext raised = f.bootstrapper.mod_raise_encapsulated(ct);
+    REQUIRE(raised.level() == f.context.max_level());
+    ring::Poly m = f.decryptor.decrypt(ct).poly();
+    m.to_coefficient();
+    ckks::Ciphertext two_limbs = f.bootstrapper.evaluator().drop_level_to(raised, 1);
+    ring::Poly big = f.decryptor.decrypt(two_limbs).poly();
+    big.to_coefficient();
+    const std::uint64_t q0 = f.context.parameters().q_primes()[0];
+    const core::Modulus& q1 = big.modulus(1);
+    std::int64_t largest = 0;
+    bool found_all = true;
+    for (std::size_t k = 0; k < f.context.degree(); ++k) {
+        // big = m + q0 I + e (e the switching noise, small): I from limb 1 within +-40.
+        const std::uint64_t r = m.limb(0)[k];
+        const std::int64_t centered =
+            r > q0 / 2 ? -static_cast<std::int64_t>(q0 - r) : static_cast<std::int64_t>(r);
+        bool found = false;
+        for (std::int64_t i = -40; i <= 40 && !found; ++i) {
+            const auto residue = [&](std::int64_t v) {
+                const auto qv = static_cast<std::int64_t>(q1.value());
+                return static_cast<std::uint64_t>(((v % qv) + qv) % qv);
+            };
+            const std::uint64_t expected =
+                (residue(centered) + core::mul_mod(q1.reduce(q0), residue(i), q1)) % q1.value();
+            const std::uint64_t got = big.limb(1)[k];
+            const std::uint64_t diff = got >= expected ? got - expected : expected - got;
+            if (std::min(diff, q1.value() - diff) < (std::uint64_t{1} << 20)) {
+                found = true;
+                largest = std::max(largest, i < 0 ? -i : i);
+            }
+        }
+        found_all = found_all && found;
+    }
+    CHECK(found_all);
+    CHECK(largest <= 16);
+    CHECK(largest >= 1);
+
+    const ckks::Ciphertext out = f.bootstrapper.bootstrap(ct);
+    CHECK(out.level() == f.params.output_level());
+    const Precision p = precision(f.encoder.decode(f.decryptor.decrypt(out)), z);
+    WARN("boot/encapsulation N=2^12 dense: " << p.min_bits << " bits min, " << p.mean_bits
+                                             << " bits mean, |I| <= " << largest);
+    CHECK(p.min_bits > 24);
+    CHECK(p.mean_bits > 26);
+}
+
+TEST_CASE("boot/meta-bts: two iterations about double the precision", "[boot]") {
+    DenseBootFixture& f = dense_boot_fixture();
+    const std::vector<std::complex<double>> z = complex_values(f.context.slots(), 23);
+    const ckks::Ciphertext ct = f.encryptor.encrypt(f.encoder.encode(z, {.level = 0}));
+    // Against the input's own decryption: Meta-BTS removes the bootstrapping error,
+    // not the input's encryption noise.
+    const std::vector<std::complex<double>> input = f.encoder.decode(f.decryptor.decrypt(ct));
+    const ckks::Ciphertext once = f.bootstrapper.bootstrap(ct, 1);
+    const ckks::Ciphertext twice = f.bootstrapper.bootstrap(ct, 2);
+    CHECK(twice.level() == f.params.output_level());
+    CHECK(twice.scale() == Approx(ct.scale() * std::exp2(boot::default_meta_gain_bits)));
+    const Precision p1 = precision(f.encoder.decode(f.decryptor.decrypt(once)), input);
+    const Precision p2 = precision(f.encoder.decode(f.decryptor.decrypt(twice)), input);
+    WARN("boot/meta-bts N=2^12 dense: 1 iteration "
+         << p1.min_bits << " / " << p1.mean_bits << " bits, 2 iterations " << p2.min_bits << " / "
+         << p2.mean_bits << " (min / mean)");
+    CHECK(p2.min_bits > p1.min_bits + 12);
+    CHECK(p2.mean_bits > 40);
+    CHECK_THROWS_AS(f.bootstrapper.bootstrap(ct, 3), InvalidArgumentError);
+    CHECK_THROWS_AS(f.bootstrapper.bootstrap(ct, 2, 40), InvalidArgumentError);
+}
+
+TEST_CASE("boot/bootstrap: a constant message (one large coefficient)", "[boot]") {
+    // Every slot 0.9: the plaintext has a single coefficient 0.9 scale, the worst
+    // case for EvalMod's sine (m / q0 = 0.9 / 2^8), which the arcsine correction fixes.
+    DenseBootFixture& f = dense_boot_fixture();
+    const std::vector<double> x(f.context.slots(), 0.9);
+    const ckks::Ciphertext out =
+        f.bootstrapper.bootstrap(f.encryptor.encrypt(f.encoder.encode(x, {.level = 0})));
+    const Precision p = precision(f.encoder.decode_real(f.decryptor.decrypt(out)), x);
+    WARN("boot/bootstrap constant 0.9 N=2^12 dense: " << p.min_bits << " bits min");
+    CHECK(p.min_bits > 21);
+}
+
+TEST_CASE("boot/bootstrap: N=2^16 secure preset, dense secret, full slots", "[boot][large]") {
+    const boot::Parameters params = boot::Parameters::preset(boot::Preset::N16_dense);
+    const ckks::Context context(params.ckks());
+    const ckks::KeyGenerator keygen(context);
+    const boot::Bootstrapper bootstrapper(context, keygen, params);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.secret_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const std::vector<std::complex<double>> z = complex_values(context.slots(), 25);
+    const ckks::Ciphertext ct = encryptor.encrypt(encoder.encode(z, {.level = 0}));
+    const ckks::Ciphertext out = bootstrapper.bootstrap(ct);
+    CHECK(out.level() == 9);
+    const Precision p = precision(encoder.decode(decryptor.decrypt(out)), z);
+    WARN("boot/bootstrap N=2^16 dense: " << p.min_bits << " bits min, " << p.mean_bits
+                                         << " bits mean");
+    CHECK(p.min_bits > 21);
+    CHECK(p.mean_bits > 24);
 }

@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <numbers>
 #include <optional>
 #include <span>
@@ -45,6 +46,7 @@
 
 #include <cloak/approx/chebyshev.hpp>
 #include <cloak/boot/dft.hpp>
+#include <cloak/boot/encapsulation.hpp>
 #include <cloak/boot/parameters.hpp>
 #include <cloak/ckks/ciphertext.hpp>
 #include <cloak/ckks/context.hpp>
@@ -67,10 +69,11 @@ struct SlotHalves {
 
 /// What the bootstrapper's keys cost.
 struct KeyReport {
-    std::size_t rotation_keys = 0;     // Galois keys of rotations
-    std::size_t conjugation_keys = 0;  // 1
-    std::size_t bytes = 0;             // Galois keys plus the relinearization key
-    double seconds = 0;                // generation time
+    std::size_t rotation_keys = 0;       // Galois keys of rotations
+    std::size_t conjugation_keys = 0;    // 1
+    std::size_t encapsulation_keys = 0;  // 2 with sparse-secret encapsulation, else 0
+    std::size_t bytes = 0;               // Galois, relinearization and encapsulation keys
+    double seconds = 0;                  // generation time
 };
 
 /// Refreshes level-0 ciphertexts; holds the rotation, conjugation and
@@ -123,8 +126,6 @@ class Bootstrapper {
         rotations_ = steps;
         ckks::GaloisKeys galois = keygen.galois_keys(steps, /*conjugate=*/true);
         ckks::RelinKey relin = keygen.relin_key();
-        keys_.seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         keys_.conjugation_keys = 1;
         keys_.rotation_keys = galois.keys.size() - 1;
         const auto bytes_of = [](const ckks::SwitchingKey& key) {
@@ -140,6 +141,15 @@ class Bootstrapper {
             keys_.bytes += bytes_of(key);
         }
         keys_.bytes += bytes_of(relin.key);
+        if (params.encapsulation_hamming_weight() != 0) {
+            encapsulation_ = std::make_shared<const SparseSecretEncapsulation>(
+                context, keygen, params.encapsulation_hamming_weight(),
+                params.log_encapsulation_prime());
+            keys_.encapsulation_keys = 2;
+            keys_.bytes += encapsulation_->bytes();
+        }
+        keys_.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         evaluator_ = ckks::Evaluator(context, std::move(relin), std::move(galois));
 
         // Encode every transform now, at the level it will meet.
@@ -177,11 +187,54 @@ class Bootstrapper {
                 where, ": the ciphertext packs ", ct.slots(), " slots; these parameters bootstrap ",
                 params_.slots(), " slots (encode with .slots = ", params_.slots(), ")"));
         }
-        const ckks::Ciphertext raised = mod_raise(evaluator_.drop_level_to(ct, 0));
+        const ckks::Ciphertext raised = mod_raise_encapsulated(evaluator_.drop_level_to(ct, 0));
         SlotHalves halves = coeffs_to_slots(raised);
         halves.re = eval_mod(halves.re);
         halves.im = eval_mod(halves.im);
         return slots_to_coeffs(halves, ct.scale());
+    }
+
+    /// Iterative bootstrapping, Meta-BTS (Bae, Cheon, Cho, Kim, Kim, "META-BTS:
+    /// bootstrapping precision beyond the limit", CCS 2022): bootstrap ct to ct1,
+    /// take the error ct - ct1 at level 0, scale it up by 2^gain_bits (an exact
+    /// integer product), bootstrap it, and add it back scaled down. The second
+    /// bootstrap's error is divided by 2^gain_bits, so the precision roughly
+    /// doubles for twice the time.
+    ///
+    /// The result is at output_level() with scale ct.scale() * 2^gain_bits: a
+    /// ciphertext at the user's scale could not hold that precision (its own
+    /// rescaling noise is larger). gain_bits must leave the first bootstrap's
+    /// error times 2^gain_bits below 1: 20 fits every preset (their minimum
+    /// precision is above 20.5 bits).
+    /// @throws InvalidArgumentError for iterations outside [1, 2] or gain_bits
+    ///         outside [1, 30], and as bootstrap(ct).
+    [[nodiscard]] ckks::Ciphertext bootstrap(const ckks::Ciphertext& ct, std::size_t iterations,
+                                             int gain_bits = default_meta_gain_bits) const {
+        const char* where = "boot::Bootstrapper::bootstrap";
+        if (iterations < 1 || iterations > 2) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": iterations = ", iterations,
+                " is outside [1, 2]; a third iteration would need the error scaled above q0"));
+        }
+        if (gain_bits < 1 || gain_bits > 30) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": gain_bits = ", gain_bits,
+                " is outside [1, 30]; keep it below the first bootstrap's precision (20 is safe)"));
+        }
+        const ckks::Ciphertext first = bootstrap(ct);
+        if (iterations == 1) {
+            return first;
+        }
+        const ckks::Ciphertext low = evaluator_.drop_level_to(ct, 0);
+        const std::int64_t gain = std::int64_t{1} << gain_bits;
+        ckks::Ciphertext error = evaluator_.multiply_integer(
+            evaluator_.sub(low, evaluator_.drop_level_to(first, 0)), gain);
+        ckks::Ciphertext correction = bootstrap(error);
+        const double scale = ct.scale() * static_cast<double>(gain);
+        correction.set_scale(scale);
+        ckks::Ciphertext result = evaluator_.multiply_integer(first, gain);
+        result.set_scale(scale);
+        return evaluator_.add(result, correction);  // G (low + e1) + G (-e1) + delta
     }
 
     /// ModRaise: a level-0 ciphertext of m becomes a top-level ciphertext of
@@ -204,6 +257,17 @@ class Bootstrapper {
             parts.push_back(std::move(raised));
         }
         return ckks::Ciphertext(std::move(parts), ct.scale(), ct.slots());
+    }
+
+    /// ModRaise through the ephemeral sparse secret when the parameters
+    /// encapsulate (switch to it, raise, switch back), plain mod_raise otherwise.
+    /// @throws LevelError for a ciphertext above level 0.
+    [[nodiscard]] ckks::Ciphertext mod_raise_encapsulated(const ckks::Ciphertext& ct) const {
+        if (!encapsulation_) {
+            return mod_raise(ct);
+        }
+        check_input(ct, "boot::Bootstrapper::mod_raise_encapsulated");
+        return encapsulation_->to_dense(mod_raise(encapsulation_->to_sparse(ct)));
     }
 
     /// CoeffToSlot of a top-level ciphertext whose plaintext polynomial is P:
@@ -347,6 +411,7 @@ class Bootstrapper {
     std::vector<ckks::LinearTransform> slots_to_coeffs_;
     ckks::Polynomial cosine_;
     std::vector<std::int64_t> rotations_;
+    std::shared_ptr<const SparseSecretEncapsulation> encapsulation_;
     KeyReport keys_;
 };
 

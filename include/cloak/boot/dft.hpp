@@ -167,18 +167,21 @@ inline void check_fft_shape(std::size_t n, std::size_t levels, const char* where
     const auto stages = static_cast<std::size_t>(core::log2_floor(n));
     std::vector<SlotDiagonals> matrices;
     std::size_t len = 2;
-    bool first = true;
+    // The factor is spread evenly over the groups: each group's diagonals are
+    // encoded at about its prime's scale, and a tiny factor on one group alone
+    // (q0 / (2 pi S) is about 2^-15 in bootstrapping) would cost that group as
+    // many bits of encoding precision.
+    const double per_group = std::pow(factor, 1.0 / static_cast<double>(levels));
     for (std::size_t size : detail::group_sizes(stages, levels)) {
         SlotDiagonals group;
         for (std::size_t s = 0; s < size; ++s, len *= 2) {
             SlotDiagonals stage = detail::fft_stage(n, len, false);
-            if (first) {
+            if (s == 0) {
                 for (auto& [index, diagonal] : stage) {
                     for (std::complex<double>& v : diagonal) {
-                        v *= factor;
+                        v *= per_group;
                     }
                 }
-                first = false;
             }
             group = group.empty() ? std::move(stage) : detail::multiply(stage, group, n);
         }

@@ -13,14 +13,16 @@
 // Song 2018; Han and Ki 2020 for the cosine and double angles; Bossuat et al.
 // 2021 for the layout of the chain and the prime sizes).
 //
-// Precision budget (docs/bootstrapping.md): EvalMod works on the plaintext's
-// coefficients, m_k / q0 + I_k, and SlotToCoeff multiplies its error by
-// q0 / (2 pi scale) and sums N of them into each slot, so the message keeps
-// about log2(circuit scale) - 13 - log2(q0 / scale) bits (measured: 27 at
-// q0 / scale = 2^10 and EvalMod primes of 60 bits). The sine's own error,
-// (2 pi)^2 / 6 (m_k / q0)^3 per coefficient, is small because coefficients are
-// about |message| / sqrt(N): a ratio of 2^10 is enough (2^15 lost 5 bits, 2^8
-// lost 2 to the sine).
+// Precision budget (docs/bootstrapping.md): an error dy in a CoeffToSlot slot
+// y = P_k / (q0 K) becomes an error K q0 dy / scale in a coefficient of the
+// message, and SlotToCoeff sums N of those into each slot. dy is the rounding
+// noise of rescaling and key switching at the circuit scale S, which with a
+// dense secret grows like N / S. So the message keeps about
+// log2 S - log2(K q0 / scale) - log2 N + a few bits: measured 28.4 bits mean at
+// N = 2^12 and 24.9 at N = 2^16 (S = 2^61, K = 16, q0 / scale = 2^8). The
+// arcsine correction leaves a relative error of 3/40 (2 pi m_k / q0)^4 on a
+// coefficient m_k, 2^-25 for a constant message at q0 / scale = 2^8, and far
+// less for spread-out messages, whose coefficients are about |m| / sqrt(N).
 #pragma once
 
 #include <cmath>
@@ -39,12 +41,19 @@
 
 namespace cloak::inline v0::boot {
 
-/// EvalMod approximates the modular reduction on [-K, K] (Lattigo's DefaultK is 16).
+/// EvalMod approximates the modular reduction on [-K, K]. With the h = 32
+/// ephemeral secret of encapsulation, |I| > 15.5 has probability about 2^-106
+/// per bootstrap at N = 2^16 (an Irwin-Hall tail; 2^-29 for K = 12).
 inline constexpr double default_k = 16;
-/// Degree of the Chebyshev interpolant of the scaled cosine.
-inline constexpr std::size_t default_cosine_degree = 63;
-/// Double-angle steps r: the cosine is interpolated at 2 pi t / 2^r.
-inline constexpr std::size_t default_double_angle = 3;
+/// Degree of the Chebyshev interpolant of the scaled cosine: 191 interpolates
+/// sin(2 pi K y) directly (8 levels) to below the noise.
+inline constexpr std::size_t default_cosine_degree = 191;
+/// Double-angle steps r: the cosine is interpolated at 2 pi t / 2^r. Each step
+/// saves polynomial degree but multiplies the error by up to 4; measured at
+/// N = 2^12 with a dense secret, r = 0 and degree 191 keep 28.4 bits mean against
+/// 27.1 for r = 3 and degree 63, in one level less (Han and Ki 2020 introduced
+/// the steps for smaller scales than the 61-bit EvalMod primes used here).
+inline constexpr std::size_t default_double_angle = 0;
 /// Arcsine correction of degree 3 after the double angles (Bossuat et al. 2021,
 /// section 6): two more levels, and messages with large coefficients (a constant
 /// 1 has coefficient 1, not 1 / sqrt(N)) keep their precision at a small q0 / scale.
@@ -53,10 +62,25 @@ inline constexpr bool default_arcsine_correction = true;
 inline constexpr std::size_t default_coeffs_to_slots_levels = 3;
 inline constexpr std::size_t default_slots_to_coeffs_levels = 3;
 /// Prime sizes of the circuit's levels; the EvalMod primes also set the scale
-/// the circuit computes at (2^log_eval_mod_prime).
-inline constexpr int default_log_coeffs_to_slots_prime = 60;
-inline constexpr int default_log_eval_mod_prime = 60;
-inline constexpr int default_log_slots_to_coeffs_prime = 50;
+/// the circuit computes at (2^log_eval_mod_prime). Precision is about
+/// log2(circuit scale) minus a loss that grows with N (dense-secret rounding
+/// noise and the sum over N coefficients per slot), so EvalMod gets the largest
+/// primes (61 bits: +1 bit over 60 at N = 2^16). CoeffToSlot's diagonals hold
+/// values near S / (2 q0 K) and SlotToCoeff's spread their factor q0 / (12 pi S)
+/// over its levels, so both keep 37+ bits of encoding precision with smaller primes.
+inline constexpr int default_log_coeffs_to_slots_prime = 52;
+inline constexpr int default_log_eval_mod_prime = 61;
+inline constexpr int default_log_slots_to_coeffs_prime = 42;
+/// Meta-BTS: the first bootstrap's error is scaled by 2^this before the second.
+inline constexpr int default_meta_gain_bits = 20;
+/// Weight of the ephemeral secret of sparse-secret encapsulation (Bossuat et al. 2022).
+inline constexpr std::size_t default_encapsulation_hamming_weight = 32;
+inline constexpr int default_log_encapsulation_prime = 61;
+/// Standard deviations of the ModRaise overflow I that K must cover: a
+/// coefficient of c1 s is a sum of h terms uniform in [-q0 / 2, q0 / 2], so I
+/// has deviation sqrt(h / 12); 6 of them leave a failure chance of about 2^-28
+/// per coefficient before the (much thinner) bounded tail of that sum.
+inline constexpr double overflow_deviations = 6.0;
 
 /// Unchecked bootstrapping parameters, filled with designated initializers.
 struct ParametersLiteral {
@@ -88,17 +112,29 @@ struct ParametersLiteral {
     std::optional<int> log_coeffs_to_slots_prime = std::nullopt;
     std::optional<int> log_eval_mod_prime = std::nullopt;
     std::optional<int> log_slots_to_coeffs_prime = std::nullopt;
+    /// Sparse-secret encapsulation (boot/encapsulation.hpp): the weight of the
+    /// ephemeral secret ModRaise runs under. Default 32 for a uniform ternary
+    /// secret, 0 (off) for a sparse one; 0 turns it off.
+    std::optional<std::size_t> encapsulation_hamming_weight = std::nullopt;
+    /// Bits of the extra prime p' of the encapsulation key (modulus q0 p').
+    std::optional<int> log_encapsulation_prime = std::nullopt;
 };
 
 /// Named bootstrapping parameter sets.
 enum class Preset {
     /// INSECURE (tests and demos): N = 2^12, full 2048 slots, sparse secret
-    /// h = 64, q0 50 bits, scale 2^40, 3 user levels, K = 16, cosine degree 63,
-    /// r = 3, arcsine correction, CoeffToSlot 3 levels, SlotToCoeff 3 levels:
-    /// 21 primes in all (log QP 1404). Measured 27 bits min, 29 mean.
+    /// h = 64, q0 48 bits, scale 2^40, 3 user levels, K = 16, sine degree 191,
+    /// arcsine correction, CoeffToSlot 3 levels, SlotToCoeff 3 levels: 20 primes
+    /// in all. No encapsulation (the secret is already sparse).
     N12_insecure,
     /// INSECURE: the same circuit at N = 2^13 (4096 slots), h = 64.
     N13_insecure,
+    /// 128-bit secure, full slots: N = 2^16 (32768 complex slots), a dense
+    /// uniform ternary secret, log QP = 1741 (bound 1747), sparse-secret
+    /// encapsulation (h = 32), q0 48 bits, scale 2^40, 9 levels of 40 bits left
+    /// to the user, dnum 4 over nine 49-bit special primes (AVX-512 IFMA kernels).
+    /// Keys: about 5.7 GiB. Measured in docs/bootstrapping.md.
+    N16_dense,
 };
 
 /// Validated bootstrapping parameters: the CKKS chain and the circuit's shape.
@@ -118,13 +154,20 @@ class Parameters {
             case Preset::N12_insecure:
             case Preset::N13_insecure:
                 return from({.log_n = preset == Preset::N12_insecure ? 12 : 13,
-                             .log_q0 = 50,
+                             .log_q0 = 48,
                              .log_q_user = {40, 40, 40},
                              .log_p = {61, 61, 61, 61},
                              .log_scale = 40,
                              .secret = ckks::SecretDistribution::sparse_ternary,
                              .hamming_weight = 64,
                              .security = rlwe::Security::insecure_for_testing_only});
+            case Preset::N16_dense:
+                return from({.log_n = 16,
+                             .log_q0 = 48,
+                             .log_q_user = std::vector<int>(9, 40),
+                             .log_p = std::vector<int>(9, 49),
+                             .log_scale = 40,
+                             .dnum = 4});
         }
         throw ParameterError(cloak::detail::message("boot::Parameters::preset: unknown preset ",
                                                     static_cast<int>(preset)));
@@ -165,6 +208,35 @@ class Parameters {
     [[nodiscard]] std::size_t bootstrapping_levels() const noexcept {
         return coeffs_to_slots_levels() + eval_mod_levels() + slots_to_coeffs_levels();
     }
+    /// Weight of the ephemeral sparse secret ModRaise runs under; 0 when the
+    /// ciphertext is raised under the user's own secret.
+    [[nodiscard]] std::size_t encapsulation_hamming_weight() const noexcept {
+        const bool dense = literal_.secret.value_or(ckks::SecretDistribution::uniform_ternary) ==
+                           ckks::SecretDistribution::uniform_ternary;
+        return literal_.encapsulation_hamming_weight.value_or(
+            dense ? default_encapsulation_hamming_weight : 0);
+    }
+    [[nodiscard]] int log_encapsulation_prime() const noexcept {
+        return literal_.log_encapsulation_prime.value_or(default_log_encapsulation_prime);
+    }
+    /// The Hamming weight of the secret ModRaise sees (the ephemeral one under
+    /// encapsulation) and the bound overflow_deviations sqrt(h / 12) + 1 / 2 on
+    /// |I| that K must cover.
+    [[nodiscard]] std::size_t mod_raise_hamming_weight() const noexcept {
+        const std::size_t encapsulated = encapsulation_hamming_weight();
+        if (encapsulated != 0) {
+            return encapsulated;
+        }
+        return ckks_->secret_distribution() == ckks::SecretDistribution::sparse_ternary
+                   ? ckks_->hamming_weight()
+                   : 2 * ckks_->degree() / 3;  // uniform ternary: 2N/3 non-zero on average
+    }
+    [[nodiscard]] double overflow_bound() const noexcept {
+        return overflow_deviations *
+                   std::sqrt(static_cast<double>(mod_raise_hamming_weight()) / 12.0) +
+               0.5;
+    }
+
     /// The level of a bootstrapped ciphertext: the levels left to the user.
     [[nodiscard]] std::size_t output_level() const noexcept { return literal_.log_q_user.size(); }
     /// The scale the circuit computes at: 2^log_eval_mod_prime.
@@ -176,10 +248,13 @@ class Parameters {
         std::ostringstream text;
         text << "boot::Parameters{" << p.ckks() << ", slots " << p.slots() << ", K " << p.k()
              << ", cosine degree " << p.cosine_degree() << ", double angles " << p.double_angle()
-             << (p.arcsine_correction() ? ", arcsine correction" : "") << ", levels CoeffToSlot "
-             << p.coeffs_to_slots_levels() << " + EvalMod " << p.eval_mod_levels()
-             << " + SlotToCoeff " << p.slots_to_coeffs_levels() << ", levels left "
-             << p.output_level() << "}";
+             << (p.arcsine_correction() ? ", arcsine correction" : "");
+        if (p.encapsulation_hamming_weight() != 0) {
+            text << ", sparse-secret encapsulation h = " << p.encapsulation_hamming_weight();
+        }
+        text << ", levels CoeffToSlot " << p.coeffs_to_slots_levels() << " + EvalMod "
+             << p.eval_mod_levels() << " + SlotToCoeff " << p.slots_to_coeffs_levels()
+             << ", levels left " << p.output_level() << "}";
         return out << text.str();
     }
 
@@ -204,7 +279,7 @@ class Parameters {
         if (!(lit.log_scale > 0) || lit.log_scale >= lit.log_q0) {
             throw ParameterError(cloak::detail::message(
                 where, ": log_scale = ", lit.log_scale, " must be positive and below log_q0 = ",
-                lit.log_q0, " (q0 / scale is the message ratio, 2^10 in the presets)"));
+                lit.log_q0, " (q0 / scale is the message ratio, 2^8 in the presets)"));
         }
         if (!(k() >= 1) || !std::isfinite(k())) {
             throw ParameterError(cloak::detail::message(
@@ -238,6 +313,19 @@ class Parameters {
                                         .hamming_weight = lit.hamming_weight,
                                         .dnum = lit.dnum,
                                         .security = lit.security});
+        if (encapsulation_hamming_weight() > ckks_->degree()) {
+            throw ParameterError(cloak::detail::message(
+                where, ": encapsulation_hamming_weight = ", encapsulation_hamming_weight(),
+                " exceeds N = ", ckks_->degree(), "; 32 is the usual choice"));
+        }
+        if (k() < overflow_bound()) {
+            throw ParameterError(cloak::detail::message(
+                where, ": K = ", k(), " is below the ModRaise overflow bound of about ",
+                std::ceil(overflow_bound()), " (", overflow_deviations,
+                " deviations of I for a secret of weight ", mod_raise_hamming_weight(),
+                "); raise K, or use sparse-secret encapsulation (.encapsulation_hamming_weight = "
+                "32, the default for a dense secret)"));
+        }
         const std::size_t n = slots();
         if (n != ckks_->slots()) {
             throw ParameterError(cloak::detail::message(
