@@ -1,5 +1,6 @@
-// Tests of io/: round trips of every object, seed compression, and loaders that
-// fail cleanly on every flipped byte, every truncation and lying lengths.
+// Tests of io/: round trips of every object (parameters, plaintexts, ciphertexts,
+// keys, ml models), seed compression, and loaders that fail cleanly on every
+// flipped byte, every truncation and lying lengths.
 // Small insecure parameters (N = 2^10) keep the byte-by-byte loops short.
 #include <catch2/catch.hpp>
 
@@ -7,6 +8,7 @@
 #include <cloak/ckks/encryptor.hpp>
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/keys.hpp>
+#include <cloak/io/ml.hpp>
 #include <cloak/io/serialize.hpp>
 
 #include <cstdint>
@@ -456,4 +458,158 @@ TEST_CASE("io/files/logN=10 save_file and load_file", "[io]") {
     std::filesystem::remove(path);
     std::filesystem::remove(parameters_path);
     std::filesystem::remove(secret_path);
+}
+
+// ---- ml models ----------------------------------------------------------------
+
+namespace {
+
+ml::Model normalized_model() {
+    ml::Model model{{0.5, -1.25, 0.75, 2.0}, std::nullopt};
+    model.normalizer =
+        ml::Normalizer(ml::Scaling::min_max, {0.5, 2.0, 0.125}, {-1.0, 0.25, 0.0}, true);
+    return model;
+}
+
+std::string saved_model(const ml::Model& model) {
+    std::ostringstream out;
+    io::save(out, model);
+    return out.str();
+}
+
+std::string model_message(const std::string& bytes) {
+    std::istringstream in(bytes);
+    try {
+        (void)io::load<ml::Model>(in);
+    } catch (const SerializationError& error) {
+        return error.what();
+    }
+    return "no SerializationError";
+}
+
+// A model frame around a crafted payload (valid checksum, zero fingerprint).
+std::string model_frame(const io::detail::ByteWriter& w) {
+    std::ostringstream out;
+    io::detail::write_object(out, io::ObjectType::model, io::detail::no_parameters,
+                             const_cast<io::detail::ByteWriter&>(w).bytes(), "test");
+    return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("io/ml/Model round trip with and without its normalizer", "[io][ml]") {
+    const ml::Model bare{{0.5, -1.25, 0.75, 2.0}, std::nullopt};
+    const std::string bare_bytes = saved_model(bare);
+    REQUIRE(bare_bytes.size() == frame + 8 + 4 * 8 + 1);
+    std::istringstream bare_in(bare_bytes);
+    const ml::Model bare_back = io::load<ml::Model>(bare_in);
+    REQUIRE(bare_back.weights == bare.weights);
+    REQUIRE_FALSE(bare_back.normalizer.has_value());
+
+    const ml::Model model = normalized_model();
+    const std::string bytes = saved_model(model);
+    REQUIRE(bytes.size() == frame + 8 + 4 * 8 + 1 + 2 + 2 * 3 * 8);
+    // No parameters: the fingerprint field is all zeros.
+    REQUIRE(bytes.substr(10, 32) == std::string(32, '\0'));
+    std::istringstream in(bytes);
+    const ml::Model back = io::load<ml::Model>(in);
+    REQUIRE(back.weights == model.weights);
+    REQUIRE(back.normalizer == model.normalizer);
+    const std::vector<double> raw{3.0, -0.5, 4.0};
+    REQUIRE(back.predict_raw(raw) == model.predict_raw(raw));
+
+    // With a context (ignored) and through files.
+    Fixture& f = fixture();
+    REQUIRE(loaded<ml::Model>(saved(model, f.context), f.context).weights == model.weights);
+    const auto path = (std::filesystem::temp_directory_path() / "cloak_io_test_model.bin").string();
+    io::save_file(path, model);
+    REQUIRE(io::load_file<ml::Model>(path).normalizer == model.normalizer);
+    std::filesystem::remove(path);
+
+    require_robust(bytes, [](std::istream& s) { return io::load<ml::Model>(s); });
+}
+
+TEST_CASE("io/ml/Model bad fields and bad models name the problem", "[io][ml]") {
+    // Saving refuses what could not be loaded back.
+    ml::Model nan_weight{{1.0, std::numeric_limits<double>::quiet_NaN()}, std::nullopt};
+    std::ostringstream out;
+    REQUIRE_THROWS_AS(io::save(out, nan_weight), InvalidArgumentError);
+    ml::Model mismatch = normalized_model();
+    mismatch.weights.push_back(1.0);  // 5 weights, 3 normalizer features
+    REQUIRE_THROWS_WITH(io::save(out, mismatch), Catch::Contains("3 features"));
+    REQUIRE_THROWS_AS(io::save(out, ml::Model{}), InvalidArgumentError);
+
+    // Crafted payloads behind a valid checksum.
+    io::detail::ByteWriter huge;
+    huge.u64(std::uint64_t{1} << 40);
+    REQUIRE_THAT(model_message(model_frame(huge)), Catch::Contains("weight count 1099511627776"));
+    io::detail::ByteWriter lying;
+    lying.u64(1000);  // 1000 weights announced, 1 present
+    lying.f64(1.0);
+    lying.u8(0);
+    REQUIRE_THAT(model_message(model_frame(lying)), Catch::Contains("exceeds the 9 bytes left"));
+    io::detail::ByteWriter infinite;
+    infinite.u64(1);
+    infinite.f64(std::numeric_limits<double>::infinity());
+    infinite.u8(0);
+    REQUIRE_THAT(model_message(model_frame(infinite)), Catch::Contains("not finite"));
+    io::detail::ByteWriter zero_scale;
+    zero_scale.u64(2);
+    zero_scale.f64(0.5);
+    zero_scale.f64(0.25);
+    zero_scale.u8(1);
+    zero_scale.u8(0);  // max_abs
+    zero_scale.u8(0);
+    zero_scale.f64(0.0);  // scale 0
+    zero_scale.f64(0.0);
+    REQUIRE_THAT(model_message(model_frame(zero_scale)),
+                 Catch::Contains("normalizer is invalid") && Catch::Contains("scale 0"));
+
+    // A model frame with a fingerprint is refused (a model belongs to no parameters).
+    std::string bytes = saved_model(normalized_model());
+    bytes[10] = 1;
+    REQUIRE_THAT(model_message(bytes), Catch::Contains("parameters mismatch"));
+}
+
+TEST_CASE("io/ml/logN=10 EncryptedModel round trip decrypts to the same model", "[io][ml]") {
+    Fixture& f = fixture();
+    const ml::Packing packing = ml::Packing::of(100, 3, f.context.slots());
+    std::vector<double> replicated(f.context.slots());
+    const std::vector<double> weights{0.5, -0.25, 0.125, 0.75};
+    for (std::size_t i = 0; i < replicated.size(); ++i) {
+        replicated[i] = i % packing.block < weights.size() ? weights[i % packing.block] : 0.0;
+    }
+    ml::EncryptedModel model{f.secret_encryptor.encrypt(f.encoder.encode(replicated)), packing,
+                             ml::PrivacyReport{1.0, 1e-5, 0.25, 0.02}};
+    const std::string bytes = saved(model, f.context);
+    const std::size_t poly = packed_bytes(*f.context.level(f.context.max_level()).q);
+    REQUIRE(bytes.size() == frame + 16 + (4 + 8 + 8 + 1 + 1 + poly + 32) + 1 + 32);
+    const auto back = loaded<ml::EncryptedModel>(bytes, f.context);
+    REQUIRE(back.weights.parts() == model.weights.parts());
+    REQUIRE(back.weights.scale() == model.weights.scale());
+    REQUIRE(back.packing.block == packing.block);
+    REQUIRE(back.packing.ciphertexts == packing.ciphertexts);
+    REQUIRE(back.packing.rows == 100);
+    REQUIRE(back.privacy->epsilon == 1.0);
+    REQUIRE(back.privacy->sensitivity == 0.02);
+    const ml::Model decrypted = back.decrypt(f.decryptor, f.encoder);
+    REQUIRE(decrypted.weights == model.decrypt(f.decryptor, f.encoder).weights);
+    REQUIRE(ckks::precision_bits(decrypted.weights, weights) >= 15);
+
+    // A packing training never makes is refused on save; another context on load.
+    ml::EncryptedModel odd = model;
+    odd.packing.block = 8;
+    std::ostringstream out;
+    REQUIRE_THROWS_AS(io::save(out, odd, f.context), InvalidArgumentError);
+    const ckks::Context other(small_parameters(24));
+    std::istringstream in(bytes);
+    REQUIRE_THROWS_WITH(io::load<ml::EncryptedModel>(in, other),
+                        Catch::Contains("parameters mismatch"));
+
+    // Every flipped byte and truncation of a small one (level 0, 8 slots, no report).
+    ml::EncryptedModel small{
+        f.encryptor.encrypt(f.encoder.encode(weights, {.level = 0, .slots = 8})), packing,
+        std::nullopt};
+    require_robust(saved(small, f.context),
+                   [&](std::istream& s) { return io::load<ml::EncryptedModel>(s, f.context); });
 }

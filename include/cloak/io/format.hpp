@@ -72,6 +72,8 @@ enum class ObjectType : std::uint16_t {
     relin_key = 6,
     galois_keys = 7,  ///< the index of a set of Galois keys; one galois_key object follows per key
     galois_key = 8,   ///< one Galois key (its element and its switching key)
+    model = 9,        ///< ml::Model: plaintext weights and an optional normalizer
+    encrypted_model = 10,  ///< ml::EncryptedModel: encrypted weights and their packing
 };
 
 /// Name of an object type, for messages ("ciphertext", or "unknown").
@@ -93,6 +95,10 @@ constexpr std::string_view object_type_name(ObjectType type) noexcept {
             return "ckks::GaloisKeys";
         case ObjectType::galois_key:
             return "one Galois key of ckks::GaloisKeys";
+        case ObjectType::model:
+            return "ml::Model";
+        case ObjectType::encrypted_model:
+            return "ml::EncryptedModel";
     }
     return "unknown";
 }

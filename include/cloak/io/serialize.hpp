@@ -485,6 +485,35 @@ T load_object(std::istream& in, const ckks::Context& context, bool secret = fals
     return result;
 }
 
+// ---- objects that belong to no parameter set ----------------------------------
+
+/// Codecs of objects that need no context (a plaintext ml::Model): specialized
+/// beside the type's own header (io/ml.hpp), with `type`, `load_name`,
+/// `max_payload`, `write(w, object)` and `read(r)`.
+template <typename T>
+struct StandaloneCodec;
+
+/// The fingerprint field of an object that belongs to no parameter set: all zeros.
+inline constexpr Fingerprint no_parameters{};
+
+template <typename T>
+void save_standalone(std::ostream& out, const T& object) {
+    ByteWriter w;
+    StandaloneCodec<T>::write(w, object);
+    write_object(out, StandaloneCodec<T>::type, no_parameters, w.bytes(), "io::save");
+}
+
+template <typename T>
+T load_standalone(std::istream& in) {
+    const Object object =
+        read_object(in, StandaloneCodec<T>::type, no_parameters, StandaloneCodec<T>::max_payload,
+                    StandaloneCodec<T>::load_name);
+    ByteReader r(object.payload, StandaloneCodec<T>::load_name);
+    T result = StandaloneCodec<T>::read(r);
+    r.expect_end();
+    return result;
+}
+
 // ---- Galois keys: an index, then one frame per key --------------------------
 
 inline void save_galois_keys(std::ostream& out, const ckks::GaloisKeys& keys,
@@ -682,6 +711,9 @@ void save(std::ostream& out, const T& object, const ckks::Context& context) {
         detail::save_galois_keys(out, object, context);
     } else if constexpr (std::is_same_v<T, ckks::Parameters>) {
         save(out, object);
+    } else if constexpr (requires { detail::StandaloneCodec<T>::type; }) {
+        (void)context;
+        detail::save_standalone(out, object);
     } else if constexpr (requires { detail::Codec<T>::type; }) {
         detail::save_object(out, object, context);
     } else {
@@ -694,10 +726,15 @@ void save(std::ostream& out, const T& object, const ckks::Context& context) {
 /// Without a context only parameters can be written; every other object needs
 /// the context it was made with, whose parameters' fingerprint it carries.
 template <typename T>
-void save(std::ostream&, const T&) {
-    static_assert(detail::always_false<T>,
-                  "io::save(stream, object) needs the object's ckks::Context: call "
-                  "io::save(stream, object, context) (only ckks::Parameters save without one)");
+void save(std::ostream& out, const T& object) {
+    if constexpr (requires { detail::StandaloneCodec<T>::type; }) {
+        detail::save_standalone(out, object);
+    } else {
+        static_assert(detail::always_false<T>,
+                      "io::save(stream, object) needs the object's ckks::Context: call "
+                      "io::save(stream, object, context) (only ckks::Parameters and ml::Model "
+                      "save without one)");
+    }
 }
 
 /// Reads an object of type T saved under the parameters of `context`.
@@ -714,6 +751,9 @@ template <typename T>
         return detail::load_galois_keys(in, context);
     } else if constexpr (std::is_same_v<T, ckks::Parameters>) {
         return detail::load_parameters(in, fingerprint(context.parameters()));
+    } else if constexpr (requires { detail::StandaloneCodec<T>::type; }) {
+        (void)context;
+        return detail::load_standalone<T>(in);
     } else if constexpr (requires { detail::Codec<T>::type; }) {
         return detail::load_object<T>(in, context);
     } else {
@@ -726,10 +766,14 @@ template <typename T>
 /// @throws SerializationError for corrupt bytes or parameters this cloak rejects.
 template <typename T>
 [[nodiscard]] T load(std::istream& in) {
-    static_assert(std::is_same_v<T, ckks::Parameters>,
-                  "io::load<T>(stream) without a context reads ckks::Parameters only; pass the "
-                  "ckks::Context: io::load<T>(stream, context)");
-    return detail::load_parameters(in, std::nullopt);
+    if constexpr (requires { detail::StandaloneCodec<T>::type; }) {
+        return detail::load_standalone<T>(in);
+    } else {
+        static_assert(std::is_same_v<T, ckks::Parameters>,
+                      "io::load<T>(stream) without a context reads ckks::Parameters and ml::Model "
+                      "only; pass the ckks::Context: io::load<T>(stream, context)");
+        return detail::load_parameters(in, std::nullopt);
+    }
 }
 
 /// Writes the secret key: the only way to serialize one, so that a secret is
@@ -800,9 +844,11 @@ void save_file(const std::string& path, const T& object, const ckks::Context& co
     detail::finish_writing(out, path);
 }
 
-inline void save_file(const std::string& path, const ckks::Parameters& parameters) {
+/// io::save of parameters or an ml::Model (no context) into a file.
+template <typename T>
+void save_file(const std::string& path, const T& object) {
     std::ofstream out = detail::open_for_writing(path);
-    save(out, parameters);
+    save(out, object);
     detail::finish_writing(out, path);
 }
 
