@@ -2,14 +2,18 @@
 # cloak's one entry point for set-up, demo, tests and benchmarks.
 #   ./build.sh demo    install missing Debian packages, build, run the main demo
 #   ./build.sh test    install missing Debian packages, build and run the tests
-#                      (Release, then AddressSanitizer + UndefinedBehaviorSanitizer)
+#                      (Release, then AddressSanitizer + UndefinedBehaviorSanitizer,
+#                      then each loader's libFuzzer target for about 5 s)
 #   ./build.sh bench   build and run the benchmarks (single thread)
 #   ./build.sh large   build and run the large-N tests (ctest label "large")
 #   ./build.sh shared-data   tests on ../shared/data (ctest label "shared-data")
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(g++ cmake ninja-build libgmp-dev libntl-dev libsodium-dev catch2 libbenchmark-dev)
+# clang-14, libclang-rt-14-dev (libclang_rt.fuzzer and the sanitizer runtimes)
+# and libomp-14-dev (clang's OpenMP) build the fuzz targets.
+packages=(g++ cmake ninja-build libgmp-dev libntl-dev libsodium-dev catch2 libbenchmark-dev
+    clang-14 libclang-rt-14-dev libomp-14-dev)
 
 install_missing_packages() {
     local missing=()
@@ -54,6 +58,8 @@ test)
     ctest --preset release
     build asan
     ctest --preset asan
+    build fuzz
+    ctest --preset fuzz
     ;;
 bench)
     install_missing_packages
