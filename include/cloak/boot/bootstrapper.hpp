@@ -372,14 +372,22 @@ class Bootstrapper {
 
   private:
     // cos(2 pi (K y - 1/4) / 2^r) on [-1, 1]: after r double angles, sin(2 pi K y).
+    // With r = 0 that is sin(2 pi K y) itself, odd: interpolated as an odd series,
+    // whose evaluation skips the even half (about half the products).
     static ckks::Polynomial make_cosine(const Parameters& params) {
         const double k = params.k();
+        const std::size_t degree = params.cosine_degree();
+        if (params.double_angle() == 0 && degree % 2 == 1) {
+            return approx::chebyshev_interpolant(
+                [k](double y) { return std::sin(2.0 * std::numbers::pi * k * y); },
+                {.a = -1.0, .b = 1.0}, degree, approx::Parity::odd);
+        }
         const double r_scale = std::exp2(static_cast<double>(params.double_angle()));
         return approx::chebyshev_interpolant(
             [k, r_scale](double y) {
                 return std::cos(2.0 * std::numbers::pi * (k * y - 0.25) / r_scale);
             },
-            {.a = -1.0, .b = 1.0}, params.cosine_degree());
+            {.a = -1.0, .b = 1.0}, degree);
     }
 
     void check_input(const ckks::Ciphertext& ct, const char* where) const {
