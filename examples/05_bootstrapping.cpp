@@ -7,11 +7,13 @@
 // all slots, in bits), its time and the size of the keys it needs.
 //
 // Presets: n16 is the 128-bit secure one (N = 2^16, 32768 complex slots, a dense
-// secret, 9 levels left; keys take about 6 GiB and setup about a minute); n12
+// secret, 9 levels left; keys take about 6 GiB and setup about a minute);
+// n16-sparse the same bootstrapping 4096 slots; n12
 // and n13 are INSECURE (small N, sparse secret h = 64, a modulus far above the
 // 128-bit bound) and run in a second, for tests and demos.
 //
-//   example_05_bootstrapping [--preset n12|n13|n16] [--runs k] [--iterations 1|2] [--json]
+//   example_05_bootstrapping [--preset n12|n13|n16|n16-sparse] [--runs k] [--iterations 1|2]
+//   [--json]
 //
 // --iterations 2 runs Meta-BTS (two bootstraps, about twice the precision).
 // Threads: OMP_NUM_THREADS (default: all cores).
@@ -46,15 +48,17 @@ int main(int argc, char** argv) {
         } else if (arg == "--runs" && i + 1 < argc) {
             runs = std::max(1, std::atoi(argv[++i]));
         } else {
-            std::fprintf(stderr,
-                         "usage: %s [--preset n12|n13|n16] [--runs k] [--iterations 1|2] "
-                         "[--json]\n",
-                         argv[0]);
+            std::fprintf(
+                stderr,
+                "usage: %s [--preset n12|n13|n16|n16-sparse] [--runs k] [--iterations 1|2] "
+                "[--json]\n",
+                argv[0]);
             return 2;
         }
     }
-    if (preset != "n12" && preset != "n13" && preset != "n16") {
-        std::fprintf(stderr, "unknown preset %s: choose n12, n13 or n16\n", preset.c_str());
+    if (preset != "n12" && preset != "n13" && preset != "n16" && preset != "n16-sparse") {
+        std::fprintf(stderr, "unknown preset %s: choose n12, n13, n16 or n16-sparse\n",
+                     preset.c_str());
         return 2;
     }
 
@@ -95,7 +99,8 @@ int main(int argc, char** argv) {
         for (std::complex<double>& v : x) {
             v = {uniform(rng), uniform(rng)};
         }
-        const ckks::Ciphertext ct = encryptor.encrypt(encoder.encode(x, {.level = 0}));
+        const ckks::Ciphertext ct =
+            encryptor.encrypt(encoder.encode(x, {.level = 0, .slots = slots}));
         const std::vector<std::complex<double>> input = encoder.decode(decryptor.decrypt(ct));
         level_before = ct.level();
         const auto start = std::chrono::steady_clock::now();

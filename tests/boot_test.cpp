@@ -506,3 +506,60 @@ TEST_CASE("boot/bootstrap: N=2^16 secure preset, dense secret, full slots", "[bo
     CHECK(p.min_bits > 21);
     CHECK(p.mean_bits > 24);
 }
+
+TEST_CASE("boot/sparse: 256 and 1024 of 2048 slots, one EvalMod on both halves", "[boot]") {
+    BootFixture& f = boot_fixture();
+    for (const std::size_t n : {std::size_t{256}, std::size_t{1024}}) {
+        const boot::Parameters params = boot::Parameters::preset(boot::Preset::N12_insecure, n);
+        REQUIRE(params.ckks() == f.params.ckks());  // same chain: the same context serves
+        const boot::Bootstrapper sparse(f.context, f.keygen, params);
+        // The trace's rotations n, 2n, ..., N/4 are among the keys.
+        for (std::size_t step = n; step < f.context.slots(); step *= 2)
+            CHECK(std::binary_search(sparse.rotations().begin(), sparse.rotations().end(),
+                                     static_cast<std::int64_t>(step)));
+        const std::vector<std::complex<double>> z = complex_values(n, 31 + n);
+        const ckks::Ciphertext ct =
+            f.encryptor.encrypt(f.encoder.encode(z, {.level = 0, .slots = n}));
+        const boot::SlotHalves halves = sparse.coeffs_to_slots(sparse.mod_raise(ct));
+        CHECK(halves.im.empty());
+        CHECK(halves.re.slots() == 2 * n);
+        const ckks::Ciphertext out = sparse.bootstrap(ct);
+        CHECK(out.slots() == n);
+        CHECK(out.level() == params.output_level());
+        CHECK(out.scale() == Approx(ct.scale()).epsilon(1e-9));
+        const Precision p = precision(f.encoder.decode(f.decryptor.decrypt(out)), z);
+        WARN("boot/sparse N=2^12, " << n << " slots: " << p.min_bits << " bits min, " << p.mean_bits
+                                    << " bits mean");
+        CHECK(p.min_bits > 25);
+        CHECK(p.mean_bits > 27);
+        // A full-slot ciphertext is not this bootstrapper's.
+        const ckks::Ciphertext full = f.encryptor.encrypt(
+            f.encoder.encode(complex_values(f.context.slots(), 3), {.level = 0}));
+        CHECK_THROWS_AS(sparse.bootstrap(full), InvalidArgumentError);
+    }
+    CHECK_THROWS_AS(boot::Parameters::preset(boot::Preset::N12_insecure, 100), ParameterError);
+    CHECK_THROWS_AS(boot::Parameters::preset(boot::Preset::N12_insecure, 4096), ParameterError);
+    // 4 slots have 2 FFT stages: 3 + 3 levels do not fit.
+    try {
+        (void)boot::Parameters::preset(boot::Preset::N12_insecure, 4);
+        FAIL("no ParameterError");
+    } catch (const ParameterError& e) {
+        CHECK(std::string(e.what()).find("use at most 2 levels") != std::string::npos);
+    }
+}
+
+TEST_CASE("boot/dft: widened matrices act on both halves of 2n slots", "[boot]") {
+    const std::size_t n = 8;
+    std::vector<boot::SlotDiagonals> m = boot::coeffs_to_slots_matrices(n, 1, 1.0);
+    const std::complex<double> i(0.0, 1.0);
+    const boot::SlotDiagonals wide = boot::widen(m[0], n, 1.0, 0.0, -i, 0.0);
+    const std::vector<std::complex<double>> v = complex_values(n, 41);
+    std::vector<std::complex<double>> replicated(v);
+    replicated.insert(replicated.end(), v.begin(), v.end());
+    const auto narrow_out = boot::apply_slot_matrices(m, v);
+    const auto wide_out = boot::apply_slot_matrices({wide}, replicated);
+    for (std::size_t r = 0; r < n; ++r) {
+        CHECK(std::abs(wide_out[r] - narrow_out[r]) < 1e-12);
+        CHECK(std::abs(wide_out[r + n] - (-i) * narrow_out[r]) < 1e-12);
+    }
+}

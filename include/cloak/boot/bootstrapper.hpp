@@ -102,16 +102,39 @@ class Bootstrapper {
         const double q0 = static_cast<double>(context.parameters().q_primes()[0]);
         const double scale = params.circuit_scale();
         // CoeffToSlot: slots P / S -> P / (2 q0 K) (the conjugate doubles it).
-        for (SlotDiagonals& m : coeffs_to_slots_matrices(n, params.coeffs_to_slots_levels(),
-                                                         scale / (2.0 * q0 * params.k()))) {
-            coeffs_to_slots_.push_back(ckks::LinearTransform::from_diagonals(context, n, m));
+        // Sparse slots (n < N/2): a trace multiplies the subring part by
+        // N / (2n) first, and the two halves share one ciphertext of 2n slots
+        // (dft.hpp, widen), so EvalMod runs once.
+        const std::size_t trace_gain = context.slots() / n;
+        const bool sparse = trace_gain > 1;
+        const std::complex<double> i(0.0, 1.0);
+        // CoeffToSlot: slots P / S -> P / (2 q0 K) (the conjugate doubles it).
+        std::vector<SlotDiagonals> cts = coeffs_to_slots_matrices(
+            n, params.coeffs_to_slots_levels(),
+            scale / (2.0 * q0 * params.k() * static_cast<double>(trace_gain)));
+        if (sparse) {
+            cts.back() = widen(cts.back(), n, 1.0, 0.0, -i, 0.0);
+        }
+        for (std::size_t k = 0; k < cts.size(); ++k) {
+            const std::size_t width = sparse && k + 1 == cts.size() ? 2 * n : n;
+            coeffs_to_slots_.push_back(
+                ckks::LinearTransform::from_diagonals(context, width, cts[k]));
         }
         // SlotToCoeff: sin(2 pi P / q0) at scale S -> q0 / (2 pi) times it, as the
         // plaintext's coefficients.
-        for (SlotDiagonals& m :
-             slots_to_coeffs_matrices(n, params.slots_to_coeffs_levels(),
-                                      q0 / (2.0 * std::numbers::pi * scale * eval_mod_gain()))) {
-            slots_to_coeffs_.push_back(ckks::LinearTransform::from_diagonals(context, n, m));
+        std::vector<SlotDiagonals> stc =
+            slots_to_coeffs_matrices(n, params.slots_to_coeffs_levels(),
+                                     q0 / (2.0 * std::numbers::pi * scale * eval_mod_gain()));
+        if (sparse) {
+            stc.front() = widen(stc.front(), n, 1.0, i, 1.0, i);
+        }
+        for (std::size_t k = 0; k < stc.size(); ++k) {
+            const std::size_t width = sparse && k == 0 ? 2 * n : n;
+            slots_to_coeffs_.push_back(
+                ckks::LinearTransform::from_diagonals(context, width, stc[k]));
+        }
+        for (std::size_t step = n; step < context.slots(); step *= 2) {
+            trace_steps_.push_back(static_cast<std::int64_t>(step));
         }
         const auto start = std::chrono::steady_clock::now();
         std::vector<std::int64_t> steps;
@@ -121,6 +144,7 @@ class Bootstrapper {
                 steps.insert(steps.end(), s.begin(), s.end());
             }
         }
+        steps.insert(steps.end(), trace_steps_.begin(), trace_steps_.end());
         std::sort(steps.begin(), steps.end());
         steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
         rotations_ = steps;
@@ -190,7 +214,9 @@ class Bootstrapper {
         const ckks::Ciphertext raised = mod_raise_encapsulated(evaluator_.drop_level_to(ct, 0));
         SlotHalves halves = coeffs_to_slots(raised);
         halves.re = eval_mod(halves.re);
-        halves.im = eval_mod(halves.im);
+        if (!halves.im.empty()) {
+            halves.im = eval_mod(halves.im);
+        }
         return slots_to_coeffs(halves, ct.scale());
     }
 
@@ -274,6 +300,9 @@ class Bootstrapper {
     /// re slot k holds P_{br(k)} / (q0 K) and im slot k holds P_{br(k) + n} / (q0 K),
     /// br the bit reversal of log2(n) bits, at scale circuit_scale(),
     /// coeffs_to_slots_levels() levels lower. The input's scale is ignored.
+    /// With sparse slots (n < N/2) P is first traced to the subring of its n-slot
+    /// packing (P_k read at multiples of N / (2n)), and re holds both halves in
+    /// 2n slots: re in slots [0, n), im in [n, 2n); im is then empty.
     /// @throws LevelError for a ciphertext below the top level.
     [[nodiscard]] SlotHalves coeffs_to_slots(const ckks::Ciphertext& ct) const {
         const char* where = "boot::Bootstrapper::coeffs_to_slots";
@@ -285,13 +314,25 @@ class Bootstrapper {
         }
         ckks::Ciphertext x = ct;
         x.set_scale(params_.circuit_scale());
-        for (const ckks::LinearTransform& t : coeffs_to_slots_) {
-            x = t.apply(evaluator_, x);
+        // The trace: the sum of the rotations by n, 2n, ..., N/4 keeps the part of
+        // P in the subring of n-slot packings (times N / (2n)) and cancels q0 I's
+        // other coefficients.
+        for (std::int64_t step : trace_steps_) {
+            x = evaluator_.add(x, evaluator_.rotate(x, step));
+        }
+        const bool sparse = !trace_steps_.empty();
+        for (std::size_t k = 0; k < coeffs_to_slots_.size(); ++k) {
+            if (sparse && k + 1 == coeffs_to_slots_.size()) {
+                x = with_slots(x, 2 * params_.slots());
+            }
+            x = coeffs_to_slots_[k].apply(evaluator_, x);
         }
         const ckks::Ciphertext conjugate = evaluator_.conjugate(x);
         SlotHalves halves;
         halves.re = evaluator_.add(x, conjugate);
-        halves.im = multiply_by_i(evaluator_.sub(conjugate, x));  // (x - conj x) / i
+        if (!sparse) {
+            halves.im = multiply_by_i(evaluator_.sub(conjugate, x));  // (x - conj x) / i
+        }
         return halves;
     }
 
@@ -354,17 +395,25 @@ class Bootstrapper {
     [[nodiscard]] ckks::Ciphertext slots_to_coeffs(const SlotHalves& halves,
                                                    double output_scale) const {
         const char* where = "boot::Bootstrapper::slots_to_coeffs";
+        const bool sparse = !trace_steps_.empty();
         check_input(halves.re, where);
-        check_input(halves.im, where);
+        if (!sparse) {
+            check_input(halves.im, where);
+        }
         if (halves.re.level() < slots_to_coeffs_.size()) {
             throw LevelError(cloak::detail::message(where, ": the ciphertext is at level ",
                                                     halves.re.level(), "; SlotToCoeff needs ",
                                                     slots_to_coeffs_.size(), " levels"));
         }
-        ckks::Ciphertext x = evaluator_.add(halves.re, multiply_by_i(halves.im));
+        // Sparse: re holds [re, im] in 2n slots and the first matrix combines them.
+        ckks::Ciphertext x =
+            sparse ? halves.re : evaluator_.add(halves.re, multiply_by_i(halves.im));
         const double ratio = x.scale() / params_.circuit_scale();
-        for (const ckks::LinearTransform& t : slots_to_coeffs_) {
-            x = t.apply(evaluator_, x);
+        for (std::size_t k = 0; k < slots_to_coeffs_.size(); ++k) {
+            x = slots_to_coeffs_[k].apply(evaluator_, x);
+            if (sparse && k == 0) {
+                x = with_slots(x, params_.slots());
+            }
         }
         x.set_scale(output_scale * ratio);
         return x;
@@ -401,6 +450,13 @@ class Bootstrapper {
         }
     }
 
+    // The same ciphertext labelled with another slot count (its plaintext is
+    // periodic in both views).
+    static ckks::Ciphertext with_slots(const ckks::Ciphertext& ct, std::size_t slots) {
+        std::vector<ring::Poly> parts(ct.parts().begin(), ct.parts().end());
+        return ckks::Ciphertext(std::move(parts), ct.scale(), slots);
+    }
+
     // Slots times i: the product by the monomial X^(N/2), which every slot
     // evaluates to i (5^j = 1 mod 4); exact, no level, no scale change.
     ckks::Ciphertext multiply_by_i(const ckks::Ciphertext& ct) const {
@@ -419,6 +475,7 @@ class Bootstrapper {
     std::vector<ckks::LinearTransform> slots_to_coeffs_;
     ckks::Polynomial cosine_;
     std::vector<std::int64_t> rotations_;
+    std::vector<std::int64_t> trace_steps_;  // n, 2n, ..., N/4 (sparse slots only)
     std::shared_ptr<const SparseSecretEncapsulation> encapsulation_;
     KeyReport keys_;
 };

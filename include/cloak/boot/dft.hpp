@@ -190,6 +190,42 @@ inline void check_fft_shape(std::size_t n, std::size_t levels, const char* where
     return matrices;
 }
 
+/// The 2n x 2n matrix [[a M, b M], [c M, d M]] of an n x n matrix M, in diagonal
+/// form. Sparse-slot bootstrapping works on 2n slots around its n-slot FFTs:
+/// CoeffToSlot's last matrix widened with (1, 0, -i, 0) maps the replicated input
+/// [v, v] to [M v, -i M v], whose real part [Re M v, Im M v] a conjugation
+/// extracts, so one EvalMod covers both halves; SlotToCoeff's first matrix
+/// widened with (1, i, 1, i) maps [re, im] back to the replicated M (re + i im).
+[[nodiscard]] inline SlotDiagonals widen(const SlotDiagonals& m, std::size_t n,
+                                         std::complex<double> a, std::complex<double> b,
+                                         std::complex<double> c, std::complex<double> d) {
+    const std::size_t wide = 2 * n;
+    const std::complex<double> blocks[2][2] = {{a, b}, {c, d}};
+    SlotDiagonals out;
+    for (const auto& [index, diagonal] : m) {
+        for (std::size_t row_block = 0; row_block < 2; ++row_block) {
+            for (std::size_t col_block = 0; col_block < 2; ++col_block) {
+                const std::complex<double> weight = blocks[row_block][col_block];
+                if (weight == 0.0) {
+                    continue;
+                }
+                // Entry (r, (r + index) mod n) of the block sits at row
+                // row_block n + r, column col_block n + (r + index) mod n.
+                for (std::size_t r = 0; r < n; ++r) {
+                    const std::size_t row = row_block * n + r;
+                    const std::size_t col = col_block * n + (r + index) % n;
+                    std::vector<std::complex<double>>& target = out[(col + wide - row) % wide];
+                    if (target.empty()) {
+                        target.assign(wide, 0.0);
+                    }
+                    target[row] += weight * diagonal[r];
+                }
+            }
+        }
+    }
+    return out;
+}
+
 /// The matrices applied to a vector in plain double precision (for tests).
 [[nodiscard]] inline std::vector<std::complex<double>> apply_slot_matrices(
     const std::vector<SlotDiagonals>& matrices, std::vector<std::complex<double>> x) {

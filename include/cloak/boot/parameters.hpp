@@ -100,7 +100,9 @@ struct ParametersLiteral {
     /// Key-switching digits (default: ckks's choice).
     std::optional<std::size_t> dnum = std::nullopt;
     std::optional<rlwe::Security> security = std::nullopt;
-    /// Slots bootstrapped (default N/2; only full slots in this version).
+    /// Slots bootstrapped: a power of two from 2 to N/2 (default N/2). Fewer
+    /// slots cost log2(N / 2n) more rotations (a trace) but run EvalMod once
+    /// instead of twice, on both halves packed in 2n slots.
     std::optional<std::size_t> slots = std::nullopt;
     /// EvalMod interval bound K: |m / q0 + I| must stay below it.
     std::optional<double> k = std::nullopt;
@@ -135,6 +137,9 @@ enum class Preset {
     /// to the user, dnum 4 over nine 49-bit special primes (AVX-512 IFMA kernels).
     /// Keys: about 5.7 GiB. Measured in docs/bootstrapping.md.
     N16_dense,
+    /// N16_dense bootstrapping 4096 slots (sparse packing): a trace of 3
+    /// rotations, and one EvalMod on both halves instead of two.
+    N16_dense_sparse,
 };
 
 /// Validated bootstrapping parameters: the CKKS chain and the circuit's shape.
@@ -149,25 +154,41 @@ class Parameters {
         return p;
     }
 
-    [[nodiscard]] static Parameters preset(Preset preset) {
+    [[nodiscard]] static Parameters preset(Preset preset) { return from(preset_literal(preset)); }
+
+    /// A preset bootstrapping `slots` slots (a power of two from 2 to N/2).
+    /// @throws ParameterError for another slot count, or one too small for the
+    ///         preset's 3 + 3 FFT levels (at least 2^3 slots).
+    [[nodiscard]] static Parameters preset(Preset preset, std::size_t slots) {
+        ParametersLiteral literal = preset_literal(preset);
+        literal.slots = slots;
+        return from(literal);
+    }
+
+    /// The literal behind a preset, to adjust before Parameters::from.
+    [[nodiscard]] static ParametersLiteral preset_literal(Preset preset) {
         switch (preset) {
             case Preset::N12_insecure:
             case Preset::N13_insecure:
-                return from({.log_n = preset == Preset::N12_insecure ? 12 : 13,
-                             .log_q0 = 48,
-                             .log_q_user = {40, 40, 40},
-                             .log_p = {61, 61, 61, 61},
-                             .log_scale = 40,
-                             .secret = ckks::SecretDistribution::sparse_ternary,
-                             .hamming_weight = 64,
-                             .security = rlwe::Security::insecure_for_testing_only});
+                return {.log_n = preset == Preset::N12_insecure ? 12 : 13,
+                        .log_q0 = 48,
+                        .log_q_user = {40, 40, 40},
+                        .log_p = {61, 61, 61, 61},
+                        .log_scale = 40,
+                        .secret = ckks::SecretDistribution::sparse_ternary,
+                        .hamming_weight = 64,
+                        .security = rlwe::Security::insecure_for_testing_only};
             case Preset::N16_dense:
-                return from({.log_n = 16,
-                             .log_q0 = 48,
-                             .log_q_user = std::vector<int>(9, 40),
-                             .log_p = std::vector<int>(9, 49),
-                             .log_scale = 40,
-                             .dnum = 4});
+            case Preset::N16_dense_sparse:
+                return {.log_n = 16,
+                        .log_q0 = 48,
+                        .log_q_user = std::vector<int>(9, 40),
+                        .log_p = std::vector<int>(9, 49),
+                        .log_scale = 40,
+                        .dnum = 4,
+                        .slots = preset == Preset::N16_dense_sparse
+                                     ? std::optional<std::size_t>(4096)
+                                     : std::nullopt};
         }
         throw ParameterError(cloak::detail::message("boot::Parameters::preset: unknown preset ",
                                                     static_cast<int>(preset)));
@@ -327,10 +348,10 @@ class Parameters {
                 "32, the default for a dense secret)"));
         }
         const std::size_t n = slots();
-        if (n != ckks_->slots()) {
+        if (n < 2 || n > ckks_->slots() || !core::is_power_of_two(n)) {
             throw ParameterError(cloak::detail::message(
-                where, ": slots = ", n, "; this version bootstraps full packing only (N/2 = ",
-                ckks_->slots(), " slots); leave slots unset"));
+                where, ": slots = ", n, " is not a power of two in [2, N/2 = ", ckks_->slots(),
+                "]; leave it unset for full packing"));
         }
         const auto log_slots = static_cast<std::size_t>(core::log2_floor(n));
         if (coeffs_to_slots_levels() > log_slots || slots_to_coeffs_levels() > log_slots) {
