@@ -228,8 +228,8 @@ TEST_CASE("core/random/sparse ternary has the exact Hamming weight, uniform posi
         REQUIRE(chi_square_within_four_sigma(statistic, n - 1));
     }
     SECTION("positions uniform when nearly every position is taken, n = 16, h = 13") {
-        // Floyd's algorithm takes j when t is already taken: a bias there would
-        // show at the high positions.
+        // Positions come from a random permutation by a sorting network: a bias
+        // (ties, padding) would show at the low or high positions.
         const std::size_t n = 16;
         const std::size_t h = 13;
         const int repeats = 20000;

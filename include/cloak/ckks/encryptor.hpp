@@ -3,11 +3,26 @@
 // Public-key encryption of m: (v b + e0 + m, v a + e1) for a fresh ternary v and
 // Gaussian e0, e1. Secret-key encryption: (-a s + e + m, a) with a from a fresh
 // seed, kept so that a serialized ciphertext can store the seed instead of a.
+//
+// Noise-flooding decryption (Decryptor::decrypt with NoiseFlooding): a CKKS
+// decryption m + e reveals the error e, and from e and the ciphertext anyone can
+// solve for the secret key (Li and Micciancio, "On the security of homomorphic
+// encryption on approximate numbers", Eurocrypt 2021). Before a decryption is
+// shared, Gaussian noise of standard deviation
+//     sigma = sqrt(12 q) * 2^(s / 2) * B
+// is added to every coefficient, for an error bound B (coefficient units), q
+// decryptions the adversary sees and statistical security s bits: the bound
+// OpenFHE's NOISE_FLOODING_DECRYPT uses (after Li, Micciancio, Schultz and
+// Sorrell, "Securing approximate homomorphic encryption using differential
+// privacy", Crypto 2022). docs/security.md has the precision it costs.
 #pragma once
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -49,13 +64,19 @@ class Encryptor {
             std::vector<std::int64_t> v(context_.degree());
             core::sample_ternary(prng, v);
             ring::Poly ephemeral = ring::Poly::from_signed(data.qp, v);
+            sodium_memzero(v.data(), v.size() * sizeof(std::int64_t));
             ephemeral.to_evaluation();
             ring::Poly c0 = context_.key_at_level(pk->b, level);
             ring::Poly c1 = context_.key_at_level(pk->a, level);
             ring::multiply_inplace(c0, ephemeral);
             ring::multiply_inplace(c1, ephemeral);
-            ring::add_inplace(c0, KeyGenerator::error_poly(data.qp));
-            ring::add_inplace(c1, KeyGenerator::error_poly(data.qp));
+            // v, e0 and e1 would give the message from c0: wiped, like the key.
+            detail::wipe(ephemeral);
+            for (ring::Poly* c : {&c0, &c1}) {
+                ring::Poly e = KeyGenerator::error_poly(data.qp);
+                ring::add_inplace(*c, e);
+                detail::wipe(e);
+            }
             data.mod_down->apply(c0);
             data.mod_down->apply(c1);
             ring::add_inplace(c0, plaintext.poly());
@@ -70,6 +91,7 @@ class Encryptor {
             ring::Poly c0 = KeyGenerator::error_poly(basis);
             ring::multiply_inplace(s, a);
             ring::sub_inplace(c0, s);
+            detail::wipe(s);  // a s, from which s follows
             ring::add_inplace(c0, plaintext.poly());
             parts.push_back(std::move(c0));
             parts.push_back(std::move(a));
@@ -84,6 +106,39 @@ class Encryptor {
     std::variant<PublicKey, SecretKey> key_;
 };
 
+/// Statistical security of noise flooding when NoiseFlooding leaves it unset
+/// (OpenFHE's default).
+inline constexpr int default_flooding_security = 30;
+
+/// How much noise Decryptor::decrypt adds before a decryption is shared.
+struct NoiseFlooding {
+    /// log2 of a bound B on the ciphertext's error, in coefficient units (the
+    /// largest |e_j| of the decrypted polynomial minus the exact message).
+    /// Measure it with Decryptor::noise_bits on the same computation run on
+    /// inputs the key owner knows, and add a margin (docs/security.md).
+    double noise_bits = 0;
+    /// Statistical security s in bits (default 30; 40 costs 5 bits more).
+    std::optional<int> statistical_security = std::nullopt;
+    /// Decryptions of related ciphertexts an adversary may see (default 1).
+    std::optional<std::size_t> queries = std::nullopt;
+
+    /// The standard deviation sqrt(12 q) 2^(s/2) 2^noise_bits of the noise added.
+    /// @throws InvalidArgumentError for noise_bits outside [0, 60], s outside
+    ///         [1, 128] or q = 0.
+    [[nodiscard]] double sigma() const {
+        const int s = statistical_security.value_or(default_flooding_security);
+        const std::size_t q = queries.value_or(1);
+        if (!(noise_bits >= 0 && noise_bits <= 60) || s < 1 || s > 128 || q == 0) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ckks::NoiseFlooding: noise_bits ", noise_bits, ", statistical security ", s,
+                ", queries ", q,
+                "; pass noise_bits in [0, 60] (from Decryptor::noise_bits), a security of 1 to "
+                "128 bits and at least 1 query"));
+        }
+        return std::sqrt(12.0 * static_cast<double>(q)) * std::exp2(s / 2.0 + noise_bits);
+    }
+};
+
 class Decryptor {
   public:
     Decryptor(const Context& context, const SecretKey& secret_key)
@@ -92,8 +147,73 @@ class Decryptor {
         secret_.truncate(context_.level(context_.max_level()).q);
     }
     Decryptor(const Decryptor&) = default;
-    Decryptor& operator=(const Decryptor&) = default;
-    ~Decryptor() { sodium_memzero(secret_.data().data(), secret_.data().size_bytes()); }
+    Decryptor& operator=(const Decryptor& other) {
+        if (this != &other) {
+            wipe();  // the old key's words, before the vector reuses or frees them
+            context_ = other.context_;
+            secret_ = other.secret_;
+        }
+        return *this;
+    }
+    ~Decryptor() { wipe(); }
+
+    /// decrypt(ciphertext) plus rounded Gaussian noise of standard deviation
+    /// flooding.sigma() on every coefficient: the form of a decryption that is
+    /// shared with anyone but the key owner (Li and Micciancio 2021).
+    /// @throws InvalidArgumentError as decrypt does, for invalid flooding fields,
+    ///         or when sigma sqrt(N) reaches the ciphertext's scale (no bit of the
+    ///         message would survive; use a larger scale).
+    [[nodiscard]] Plaintext decrypt(const Ciphertext& ciphertext,
+                                    const NoiseFlooding& flooding) const {
+        const double sigma = flooding.sigma();
+        const double n = static_cast<double>(context_.degree());
+        if (!(sigma * std::sqrt(n) < ciphertext.scale()) || sigma > core::max_wide_gaussian_sigma) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ckks::Decryptor::decrypt: flooding noise sigma 2^", std::log2(sigma),
+                " times sqrt(N) reaches the ciphertext's scale 2^", std::log2(ciphertext.scale()),
+                ": no bit of precision would be left; use a larger scale or a smaller "
+                "statistical security"));
+        }
+        Plaintext plaintext = decrypt(ciphertext);
+        core::Prng prng = core::Prng::from_entropy();
+        std::vector<std::int64_t> noise(context_.degree());
+        core::sample_wide_gaussian(prng, sigma, noise);
+        ring::Poly flood = ring::Poly::from_signed(plaintext.poly().basis_ptr(), noise);
+        sodium_memzero(noise.data(), noise.size() * sizeof(std::int64_t));
+        if (plaintext.poly().form() == ring::Form::evaluation) {
+            flood.to_evaluation();
+        }
+        ring::add_inplace(plaintext.poly(), flood);
+        return plaintext;
+    }
+
+    /// log2 of the largest coefficient of decrypt(ciphertext) - expected (at
+    /// least 0): the error bound NoiseFlooding::noise_bits asks for, measured on
+    /// a computation whose exact result the key owner knows. Encode `expected`
+    /// at the ciphertext's level, scale and slots.
+    /// @throws InvalidArgumentError when `expected` is not at the ciphertext's
+    ///         level (or of another context).
+    [[nodiscard]] double noise_bits(const Ciphertext& ciphertext, const Plaintext& expected) const {
+        Plaintext decrypted = decrypt(ciphertext);
+        ring::Poly& error = decrypted.poly();
+        if (expected.poly().basis_ptr() != error.basis_ptr()) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ckks::Decryptor::noise_bits: the expected plaintext is at level ",
+                expected.level(), ", the ciphertext at level ", ciphertext.level(),
+                "; encode it with {.level = ciphertext.level(), .scale = ciphertext.scale()}"));
+        }
+        ring::Poly reference = expected.poly();
+        error.to_coefficient();
+        reference.to_coefficient();
+        ring::sub_inplace(error, reference);
+        // The error is far below q0 / 2: limb 0, centred, is its exact value.
+        const std::uint64_t q0 = error.modulus(0).value();
+        std::uint64_t largest = 1;
+        for (const std::uint64_t x : error.limb(0)) {
+            largest = std::max(largest, std::min(x, q0 - x));
+        }
+        return std::log2(static_cast<double>(largest));
+    }
 
     /// c0 + c1 s (+ c2 s^2 for an unrelinearized product), as a plaintext.
     /// @throws InvalidArgumentError for a ciphertext of another context or an empty one.
@@ -117,6 +237,8 @@ class Decryptor {
     }
 
   private:
+    void wipe() noexcept { detail::wipe(secret_); }
+
     Context context_;
     ring::Poly secret_;  // s over Q_L, evaluation form; wiped on destruction
 };

@@ -30,24 +30,50 @@
 
 namespace cloak::inline v0::ckks {
 
+namespace detail {
+
+/// Overwrites a polynomial's words with zeros (sodium_memzero: not optimised
+/// away): for every buffer that held the secret, or a product from which it
+/// follows (a s with a public a gives s).
+inline void wipe(ring::Poly& poly) noexcept {
+    if (!poly.empty()) {
+        sodium_memzero(poly.data().data(), poly.data().size_bytes());
+    }
+}
+
+}  // namespace detail
+
 /// The secret s, over Q_L ∪ P in evaluation form. Its memory is wiped on
-/// destruction.
+/// destruction and before an assignment replaces it; it has no operator<< and
+/// io::save refuses it (only io::save_secret_key writes it).
 class SecretKey {
   public:
     SecretKey() = default;
     explicit SecretKey(ring::Poly poly) : poly_(std::move(poly)) {}
     SecretKey(const SecretKey&) = default;
+    // A moved-from vector hands its buffer over: no copy is left to wipe.
     SecretKey(SecretKey&&) noexcept = default;
-    SecretKey& operator=(const SecretKey&) = default;
-    SecretKey& operator=(SecretKey&&) noexcept = default;
-    ~SecretKey() {
-        if (!poly_.empty()) {
-            sodium_memzero(poly_.data().data(), poly_.data().size_bytes());
+    SecretKey& operator=(const SecretKey& other) {
+        if (this != &other) {
+            wipe();  // the vector may reuse or free the old words
+            poly_ = other.poly_;
         }
+        return *this;
     }
+    SecretKey& operator=(SecretKey&& other) noexcept {
+        if (this != &other) {
+            wipe();  // the vector frees the old words
+            poly_ = std::move(other.poly_);
+        }
+        return *this;
+    }
+    ~SecretKey() { wipe(); }
 
     [[nodiscard]] const ring::Poly& poly() const noexcept { return poly_; }
     [[nodiscard]] bool empty() const noexcept { return poly_.empty(); }
+
+    /// Overwrites the key with zeros now (the destructor does the same).
+    void wipe() noexcept { detail::wipe(poly_); }
 
   private:
     ring::Poly poly_;
@@ -134,6 +160,7 @@ class KeyGenerator {
         ring::Poly as = key.a;
         ring::multiply_inplace(as, secret_.poly());
         ring::sub_inplace(key.b, as);
+        detail::wipe(as);
         return key;
     }
 
@@ -141,7 +168,9 @@ class KeyGenerator {
     [[nodiscard]] RelinKey relin_key() const {
         ring::Poly s_squared = secret_.poly();
         ring::multiply_inplace(s_squared, secret_.poly());
-        return RelinKey{switching_key(s_squared)};
+        RelinKey key{switching_key(s_squared)};
+        detail::wipe(s_squared);
+        return key;
     }
 
     /// Rotation keys for each step in `steps` (positive: left), plus conjugation.
@@ -171,6 +200,7 @@ class KeyGenerator {
         ring::Poly rotated;
         sigma.apply(secret_.poly(), rotated);
         keys.keys.emplace(galois_element, switching_key(rotated));
+        detail::wipe(rotated);
     }
 
     /// A key that switches a ciphertext under `from` (over Q_L ∪ P, evaluation
@@ -198,6 +228,7 @@ class KeyGenerator {
             ring::Poly as = a;
             ring::multiply_inplace(as, secret_.poly());
             ring::sub_inplace(b, as);
+            detail::wipe(as);
             // + P * gadget_d * from: nonzero only on the digit's primes.
             ring::Poly term = from;
             std::vector<std::uint64_t> factors(basis->size(), 0);
@@ -206,6 +237,7 @@ class KeyGenerator {
             }
             ring::multiply_scalar_inplace(term, factors);
             ring::add_inplace(b, term);
+            detail::wipe(term);
             key.b.push_back(std::move(b));
             key.a.push_back(std::move(a));
         }
@@ -230,6 +262,8 @@ class KeyGenerator {
         std::vector<std::int64_t> e(basis->degree());
         core::sample_gaussian(prng, e);
         ring::Poly poly = ring::Poly::from_signed(basis, e);
+        // A key's error gives its secret (b + a s = e), an encryption's its message.
+        sodium_memzero(e.data(), e.size() * sizeof(std::int64_t));
         poly.to_evaluation();
         return poly;
     }

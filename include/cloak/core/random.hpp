@@ -233,17 +233,46 @@ inline void sample_ternary(Prng& prng, std::span<std::int64_t> out) {
     }
 }
 
+namespace detail {
+
+/// Sorts `items` increasingly with Batcher's bitonic network (Batcher 1968):
+/// the sequence of compare-exchanges depends only on items.size() (a power of
+/// two), and each one is a branch-free min/max, so neither the branches nor the
+/// memory addresses depend on the values. n log2(n)^2 / 4 compare-exchanges.
+inline void bitonic_sort(std::span<std::uint64_t> items) noexcept {
+    const std::size_t n = items.size();
+    for (std::size_t k = 2; k <= n; k <<= 1) {
+        for (std::size_t j = k >> 1; j > 0; j >>= 1) {
+            for (std::size_t i = 0; i < n; ++i) {
+                const std::size_t partner = i ^ j;
+                if (partner > i) {  // depends on the indices only
+                    std::uint64_t& a = items[i];
+                    std::uint64_t& b = items[partner];
+                    // Ascending where bit k of i is 0, descending where it is 1.
+                    const std::uint64_t descending = 0 - static_cast<std::uint64_t>((i & k) != 0);
+                    const std::uint64_t swap = (0 - static_cast<std::uint64_t>(a > b)) ^ descending;
+                    const std::uint64_t t = (a ^ b) & swap;
+                    a ^= t;
+                    b ^= t;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
 /// Exactly `hamming_weight` entries in {-1, 1}, each sign with probability 1/2,
 /// at a uniformly random set of positions; every other entry is 0.
 ///
-/// The positions come from Floyd's sampling algorithm (Bentley and Floyd, "A
-/// sample of brilliance", CACM 1987), the set-building form of a partial
-/// Fisher-Yates shuffle: for j = n - h, ..., n - 1 it draws t uniform in [0, j]
-/// (an unbiased bounded integer) and takes t, or j when t is already taken. Every
-/// h-subset comes out with the same probability. `out` itself records which
-/// positions are taken, so no scratch array ever holds the secret's support. The
-/// running time and memory accesses depend on the positions (as in every sparse
-/// secret sampler); the sparse secret is generated once per key.
+/// Constant-time: the first h of n entries get a random sign and the rest 0,
+/// each tagged with a random 62-bit key in its high bits, and the tagged words
+/// are sorted by a bitonic network (padded to a power of two with words above
+/// every key), which applies a uniformly random permutation. The sequence of
+/// operations and memory addresses depends only on n, never on the positions
+/// (Floyd's sampler, used before, indexed memory by the secret positions). Two
+/// equal keys keep their order: a bias of statistical distance below n^2 / 2^63
+/// (2^-31 at n = 2^16). The tagged words are wiped.
 /// @throws InvalidArgumentError when hamming_weight > out.size().
 inline void sample_sparse_ternary(Prng& prng, std::size_t hamming_weight,
                                   std::span<std::int64_t> out) {
@@ -252,12 +281,22 @@ inline void sample_sparse_ternary(Prng& prng, std::size_t hamming_weight,
             "core::sample_sparse_ternary: Hamming weight ", hamming_weight, " exceeds the ",
             out.size(), " coefficients of the output; choose a weight of at most ", out.size()));
     }
-    std::fill(out.begin(), out.end(), std::int64_t{0});
-    for (std::size_t j = out.size() - hamming_weight; j < out.size(); ++j) {
-        const auto t = static_cast<std::size_t>(detail::uniform_below(prng, j + 1));
-        const std::size_t position = out[t] == 0 ? t : j;  // j is never taken before this step
-        out[position] = (prng.next_byte() & 1) != 0 ? 1 : -1;
+    const std::size_t n = out.size();
+    // Low two bits: 0 for 0, 1 for +1, 2 for -1; padding words (all ones, code 3)
+    // sort after every real word.
+    std::vector<std::uint64_t> items(std::bit_ceil(std::max<std::size_t>(n, 1)), ~std::uint64_t{0});
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::uint64_t word = prng.next_u64();
+        const auto nonzero = static_cast<std::uint64_t>(j < hamming_weight);  // public
+        const std::uint64_t code = nonzero << (word & 1);                     // 1 or 2, or 0
+        items[j] = (word & ~std::uint64_t{3}) | code;
     }
+    detail::bitonic_sort(items);
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::uint64_t code = items[j] & 3;
+        out[j] = static_cast<std::int64_t>(code & 1) - static_cast<std::int64_t>(code >> 1);
+    }
+    sodium_memzero(items.data(), items.size() * sizeof(std::uint64_t));
 }
 
 /// The standard deviation of the error distribution, from the
@@ -367,6 +406,43 @@ inline void sample_gaussian(Prng& prng, std::span<std::int64_t> out,
         standard.sample(prng, out);
     } else {
         GaussianSampler(sigma).sample(prng, out);
+    }
+}
+
+/// Largest sigma sample_wide_gaussian accepts: its samples (at most 8.6 sigma)
+/// stay exact integers in a double and fit an int64.
+inline constexpr double max_wide_gaussian_sigma = 0x1p52;
+
+/// Gaussian samples of a large standard deviation (the flooding noise of
+/// ckks::Decryptor, 2^20 and more), rounded to the nearest integer.
+///
+/// GaussianSampler's table would need 6 sigma entries; this draws a continuous
+/// Gaussian by the Box-Muller transform (Box and Muller 1958) from two 53-bit
+/// uniforms u1 in (0, 1] and u2 in [0, 1): sqrt(-2 ln u1) cos(2 pi u2) and its
+/// sine partner, scaled by sigma and rounded. For sigma far above the smoothing
+/// parameter (a few units) the rounded Gaussian is statistically as close to the
+/// discrete Gaussian as double precision resolves. It has no branch on the
+/// values, but std::log, std::sqrt, std::cos and std::sin come from the C library
+/// and are not promised to take constant time (docs/security.md).
+/// @throws InvalidArgumentError for sigma not in (0, max_wide_gaussian_sigma].
+inline void sample_wide_gaussian(Prng& prng, double sigma, std::span<std::int64_t> out) {
+    if (!(sigma > 0 && sigma <= max_wide_gaussian_sigma)) {  // also rejects NaN
+        throw InvalidArgumentError(
+            cloak::detail::message("core::sample_wide_gaussian: sigma = ", sigma,
+                                   " is outside (0, 2^52]; larger "
+                                   "values do not round to exact integers (use a smaller sigma)"));
+    }
+    constexpr double two_pi = 6.283185307179586476925286766559;
+    const auto uniform53 = [&prng] {  // k / 2^53, k uniform in [0, 2^53)
+        return static_cast<double>(prng.next_u64() >> 11) * 0x1p-53;
+    };
+    for (std::size_t i = 0; i < out.size(); i += 2) {
+        const double radius = sigma * std::sqrt(-2 * std::log(1 - uniform53()));
+        const double angle = two_pi * uniform53();
+        out[i] = static_cast<std::int64_t>(std::nearbyint(radius * std::cos(angle)));
+        if (i + 1 < out.size()) {
+            out[i + 1] = static_cast<std::int64_t>(std::nearbyint(radius * std::sin(angle)));
+        }
     }
 }
 
