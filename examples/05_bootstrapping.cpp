@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
     const boot::Parameters params =
         boot::Parameters::preset(preset == "n12"   ? boot::Preset::N12_insecure
                                  : preset == "n13" ? boot::Preset::N13_insecure
-                                                   : boot::Preset::N16_dense);
+                                 : preset == "n16" ? boot::Preset::N16_dense
+                                                   : boot::Preset::N16_dense_sparse);
     const ckks::Context context(params.ckks());
 
     // 2. Keys: the bootstrapper generates the rotation keys of its two FFTs,

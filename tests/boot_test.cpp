@@ -563,3 +563,17 @@ TEST_CASE("boot/dft: widened matrices act on both halves of 2n slots", "[boot]")
         CHECK(std::abs(wide_out[r + n] - (-i) * narrow_out[r]) < 1e-12);
     }
 }
+
+TEST_CASE("boot/parameters: a level budget beyond the 128-bit bound names what fits", "[boot]") {
+    boot::ParametersLiteral literal = boot::Parameters::preset_literal(boot::Preset::N16_dense);
+    literal.log_q_user = std::vector<int>(20, 40);  // 11 levels more than fit
+    try {
+        (void)boot::Parameters::from(literal);
+        FAIL("no SecurityError");
+    } catch (const SecurityError& e) {
+        const std::string what = e.what();
+        CHECK(what.find("bootstrapping needs 16 levels") != std::string::npos);
+        CHECK(what.find("the 20 user levels need 800 bits") != std::string::npos);
+        CHECK(what.find("9 user levels of 40 bits are available") != std::string::npos);
+    }
+}

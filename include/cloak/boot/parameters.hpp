@@ -318,6 +318,7 @@ class Parameters {
                 " and slots_to_coeffs_levels = ", slots_to_coeffs_levels(),
                 " must both be at least 1"));
         }
+        check_level_budget();
         std::vector<int> log_q{lit.log_q0};
         log_q.insert(log_q.end(), lit.log_q_user.begin(), lit.log_q_user.end());
         log_q.insert(log_q.end(), slots_to_coeffs_levels(),
@@ -360,6 +361,48 @@ class Parameters {
                 slots_to_coeffs_levels(), " SlotToCoeff levels for a special FFT of ", log_slots,
                 " stages; use at most ", log_slots, " levels each"));
         }
+    }
+
+    // The circuit's levels and the user's must fit under the 128-bit bound
+    // together: say how many user levels do (ckks::Parameters would only name
+    // log QP).
+    void check_level_budget() const {
+        const ParametersLiteral& lit = literal_;
+        if (lit.security.value_or(rlwe::Security::classical128) != rlwe::Security::classical128 ||
+            lit.log_n < 10 || lit.log_n > 17) {
+            return;
+        }
+        const int circuit_bits =
+            static_cast<int>(coeffs_to_slots_levels()) *
+                lit.log_coeffs_to_slots_prime.value_or(default_log_coeffs_to_slots_prime) +
+            static_cast<int>(eval_mod_levels()) *
+                lit.log_eval_mod_prime.value_or(default_log_eval_mod_prime) +
+            static_cast<int>(slots_to_coeffs_levels()) *
+                lit.log_slots_to_coeffs_prime.value_or(default_log_slots_to_coeffs_prime);
+        int user_bits = 0;
+        for (int bits : lit.log_q_user) {
+            user_bits += bits;
+        }
+        int p_bits = 0;
+        for (int bits : lit.log_p) {
+            p_bits += bits;
+        }
+        const int bound = rlwe::max_log_qp_128(lit.log_n);
+        const int total = lit.log_q0 + user_bits + circuit_bits + p_bits;
+        if (total <= bound) {
+            return;
+        }
+        const int user_prime = lit.log_q_user.empty() ? 40 : lit.log_q_user.front();
+        const int room = bound - lit.log_q0 - circuit_bits - p_bits;
+        const int fit = room > 0 ? room / user_prime : 0;
+        throw SecurityError(cloak::detail::message(
+            "boot::Parameters: bootstrapping needs ", bootstrapping_levels(),
+            " levels (CoeffToSlot ", coeffs_to_slots_levels(), " + EvalMod ", eval_mod_levels(),
+            " + SlotToCoeff ", slots_to_coeffs_levels(), ", ", circuit_bits, " bits) and the ",
+            lit.log_q_user.size(), " user levels need ", user_bits,
+            " bits; with q0 and P, log QP = ", total, " exceeds the 128-bit bound ", bound,
+            " at N = 2^", lit.log_n, ": ", fit, " user levels of ", user_prime,
+            " bits are available. Use fewer user levels, smaller primes or a larger N"));
     }
 
     ParametersLiteral literal_;
