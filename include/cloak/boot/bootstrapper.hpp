@@ -337,8 +337,8 @@ class Bootstrapper {
     }
 
     /// EvalMod: slot y (in [-1, 1]) becomes eval_mod_function(y), about
-    /// eval_mod_gain() 2 pi (K y - round(K y)) near the integers, at about scale
-    /// circuit_scale() (exactly without the arcsine correction), eval_mod_levels() lower.
+    /// eval_mod_gain() 2 pi (K y - round(K y)) near the integers, at the input's
+    /// scale (exactly when r = 0), eval_mod_levels() lower.
     /// @throws LevelError when fewer than eval_mod_levels() levels are left.
     [[nodiscard]] ckks::Ciphertext eval_mod(const ckks::Ciphertext& y) const {
         const char* where = "boot::Bootstrapper::eval_mod";
@@ -363,13 +363,12 @@ class Bootstrapper {
             c = evaluator_.add(evaluator_.multiply_integer(c, 2), -1.0);
         }
         if (params_.arcsine_correction()) {
-            // arcsin(z) = z + z^3 / 6 + O(z^5), computed as z (6 + z^2) = 6 arcsin(z):
-            // the 1/6 rides on SlotToCoeff's matrices, so no constant product (and no
-            // level) is spent on it.
-            ckks::Ciphertext z2 = evaluator_.rescale(evaluator_.square(c));
-            z2 = evaluator_.add(z2, 6.0);
-            c = evaluator_.rescale(
-                evaluator_.multiply(evaluator_.drop_level_to(c, z2.level()), z2));
+            // arcsin(z) = z + z^3 / 6 + O(z^5), computed as 6 z + z^3 = 6 arcsin(z):
+            // the 1/6 rides on SlotToCoeff's matrices. Evaluated as a polynomial
+            // so that it lands exactly on the circuit scale: Meta-BTS subtracts
+            // the output from the input, which needs their scales equal.
+            c = evaluator_.evaluate(ckks::Polynomial::power({0.0, 6.0, 0.0, 1.0}), c,
+                                    {.target_scale = y.scale()});
         }
         return c;
     }
