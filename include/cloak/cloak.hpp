@@ -30,6 +30,7 @@
 #include <cloak/ml/linear_regression.hpp>
 #include <cloak/ml/logistic_regression.hpp>
 #include <cloak/ml/metrics.hpp>
+#include <cloak/ml/nn.hpp>
 #include <cloak/ml/privacy.hpp>
 #include <cloak/ring/arith.hpp>
 #include <cloak/ring/automorphism.hpp>

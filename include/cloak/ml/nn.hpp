@@ -1,0 +1,1633 @@
+// cloak: small neural networks trained on encrypted data, with bootstrapping,
+// and their encrypted inference.
+//
+// A network is a Sequential of Dense layers and polynomial Activations (square,
+// or a least-squares fit of sigmoid, tanh, ReLU or GELU on a stated interval),
+// trained with the mean squared error by SGD, momentum or Nesterov momentum on
+// mini-batches. The forward pass, the backward pass and the update run
+// homomorphically: the weights stay encrypted from the first step to the last,
+// and a level planner decides when to bootstrap them (docs/neural_networks.md).
+//
+// Packing (one mini-batch in one ciphertext per tensor). The N/2 slots are cut
+// into blocks of P slots, P the next power of two above every layer's width;
+// block b holds sample b: slot t = b P + u. A batch of B samples (a power of
+// two) fills B blocks and is repeated R = slots / (P B) times, so that every
+// ciphertext is full (bootstrapping refreshes full-slot ciphertexts). Inside a
+// block, a vector of width w sits tiled with period w_p = bit_ceil(w): slot u
+// holds v[u mod w_p] (zero past w). Weights sit in the same layout, repeated
+// over every block: a Dense layer of m outputs and n inputs keeps
+// K = min(m_p, n_p) ciphertexts, its generalized diagonals
+//     D_k[u] = W[u mod m_p][(u + k) mod n_p]          (k < K)
+// (Halevi-Shoup diagonals of the padded m_p x n_p matrix, the rectangular form
+// of Juvekar et al. 2018, Gazelle), and one ciphertext for the bias b[u mod m_p].
+// With R_k = rotc(x, k) the input rotated by k cyclically inside each tile,
+//     z = sum_k D_k * R_k  (+ a sum over the n_p / m_p groups when m_p < n_p),
+// and the gradient of D_k is the sum over the batch of g_z * R_k: the same
+// products, summed over the blocks by rotations P, 2P, .., N/4, which leaves the
+// sum in every block, exactly the layout of D_k. The client encrypts the first
+// layer's R_k itself (they are rotations of its own data); inside the network
+// rotc costs one level (two rotations and two masks).
+//
+// Levels. Every value carries its level and exact scale; a sum of operands at
+// different levels brings the higher one down by a constant product that lands
+// on the lower one's scale exactly (Kim, Papadimitriou, Polyakov 2020), which
+// costs the higher operand a level it has to spare. The algorithm is written
+// once against a backend: ciphertexts (EncryptedBackend), or doubles in the
+// very same slots with the very same level and scale bookkeeping
+// (PlainBackend). The plain backend is both the plaintext reference training
+// ("same algorithm, same polynomials") and the level planner: a plan is a dry
+// run that records where a value runs out of levels and is bootstrapped, and
+// the encrypted run follows it event for event.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <random>
+#include <set>
+#include <span>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <cloak/approx/chebyshev.hpp>
+#include <cloak/approx/presets.hpp>
+#include <cloak/boot/bootstrapper.hpp>
+#include <cloak/ckks/ciphertext.hpp>
+#include <cloak/ckks/context.hpp>
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/encryptor.hpp>
+#include <cloak/ckks/evaluator.hpp>
+#include <cloak/ckks/polynomial.hpp>
+#include <cloak/core/error.hpp>
+#include <cloak/ml/dataset.hpp>
+#include <cloak/ml/logistic_regression.hpp>
+
+namespace cloak::inline v0::ml::nn {
+
+// ---------------------------------------------------------------------------
+// Layers
+
+/// A fully connected layer z = W x + b (W: outputs x inputs, row-major).
+struct Dense {
+    std::size_t inputs = 0;
+    std::size_t outputs = 0;
+    /// Trained with encrypted weights (default), or frozen: plaintext weights
+    /// the model owner allows the server to see, used as they are (no update).
+    bool trainable = true;
+    /// Initial (or frozen) weights, outputs x inputs row-major; default: seeded
+    /// Glorot uniform, U(-sqrt(6 / (in + out)), +sqrt(6 / (in + out))).
+    std::optional<std::vector<double>> weights = std::nullopt;
+    /// Initial (or frozen) biases; default 0.
+    std::optional<std::vector<double>> biases = std::nullopt;
+};
+
+namespace detail {
+
+// The Chebyshev series (on [-1, 1]) of g'.
+inline ckks::Polynomial chebyshev_derivative(const ckks::Polynomial& g) {
+    const std::span<const double> c = g.coefficients();
+    const std::size_t n = c.size() - 1;
+    if (n == 0) {
+        return ckks::Polynomial::chebyshev({0.0}, {-1.0, 1.0});
+    }
+    std::vector<double> d(n + 1, 0.0);  // d[n] = d[n + 1] = 0
+    for (std::size_t k = n; k >= 1; --k) {
+        d[k - 1] = (k + 1 <= n ? d[k + 1] : 0.0) + 2.0 * static_cast<double>(k) * c[k];
+    }
+    d[0] /= 2.0;
+    d.resize(n);
+    return ckks::Polynomial::chebyshev(std::move(d), {-1.0, 1.0});
+}
+
+}  // namespace detail
+
+/// A polynomial activation: x^2 (one level), or a polynomial p fitted on
+/// [-bound, bound], evaluated as g(t) = p(bound t) on t = x / bound (the division
+/// is a change of the scale label, free) in ceil(log2(degree + 1)) levels. The
+/// backward pass evaluates p' the same way (one degree less).
+class Activation {
+  public:
+    /// x^2 (CryptoNets' activation): one level, derivative 2x.
+    [[nodiscard]] static Activation square() {
+        Activation a;
+        a.square_ = true;
+        a.bound_ = 1.0;
+        a.name_ = "square";
+        return a;
+    }
+
+    /// p on [-bound, bound] (any basis); inputs beyond the interval leave it.
+    /// @throws InvalidArgumentError for a bound that is not positive, or p of degree 0.
+    [[nodiscard]] static Activation polynomial(const ckks::Polynomial& p, double bound,
+                                               std::string name = "polynomial") {
+        if (!(bound > 0) || !std::isfinite(bound)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ml::nn::Activation::polynomial: bound ", bound,
+                " must be positive and finite (the interval [-bound, bound] the inputs stay in)"));
+        }
+        if (p.degree() < 2) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ml::nn::Activation::polynomial: degree ", p.degree(),
+                "; an activation of degree 0 or 1 is affine and adds nothing to the network, "
+                "pass a polynomial of degree 2 or more (or Activation::square())"));
+        }
+        Activation a;
+        a.bound_ = bound;
+        a.name_ = std::move(name);
+        a.g_ = approx::chebyshev_interpolant([&](double t) { return p(bound * t); }, {-1.0, 1.0},
+                                             p.degree());
+        // p'(x) = g'(x / bound) / bound.
+        const ckks::Polynomial dg = detail::chebyshev_derivative(*a.g_);
+        std::vector<double> c(dg.coefficients().begin(), dg.coefficients().end());
+        for (double& v : c)
+            v /= bound;
+        a.dg_ = ckks::Polynomial::chebyshev(std::move(c), {-1.0, 1.0});
+        return a;
+    }
+
+    /// Least-squares sigmoid of approx::sigmoid on [-bound, bound].
+    [[nodiscard]] static Activation sigmoid(std::size_t degree = 3, double bound = 8.0) {
+        return polynomial(
+            approx::sigmoid({.degree = degree, .interval = {-bound, bound}}), bound,
+            cloak::detail::message("sigmoid (degree ", degree, " on [", -bound, ", ", bound, "])"));
+    }
+    [[nodiscard]] static Activation tanh(std::size_t degree = 7, double bound = 4.0) {
+        return polynomial(
+            approx::tanh({.degree = degree, .interval = {-bound, bound}}), bound,
+            cloak::detail::message("tanh (degree ", degree, " on [", -bound, ", ", bound, "])"));
+    }
+    [[nodiscard]] static Activation relu(std::size_t degree = 2, double bound = 4.0) {
+        return polynomial(
+            approx::relu({.degree = degree, .interval = {-bound, bound}}), bound,
+            cloak::detail::message("relu (degree ", degree, " on [", -bound, ", ", bound, "])"));
+    }
+    [[nodiscard]] static Activation gelu(std::size_t degree = 4, double bound = 4.0) {
+        return polynomial(
+            approx::gelu({.degree = degree, .interval = {-bound, bound}}), bound,
+            cloak::detail::message("gelu (degree ", degree, " on [", -bound, ", ", bound, "])"));
+    }
+
+    [[nodiscard]] bool is_square() const noexcept { return square_; }
+    [[nodiscard]] double bound() const noexcept { return bound_; }
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    /// g(t) = p(bound t) on [-1, 1] (empty for square).
+    [[nodiscard]] const std::optional<ckks::Polynomial>& scaled() const noexcept { return g_; }
+    /// p'(bound t) on [-1, 1] (empty for square).
+    [[nodiscard]] const std::optional<ckks::Polynomial>& scaled_derivative() const noexcept {
+        return dg_;
+    }
+    /// The activation in double (the polynomial, not the function it fits).
+    [[nodiscard]] double operator()(double x) const { return square_ ? x * x : (*g_)(x / bound_); }
+    [[nodiscard]] double derivative(double x) const {
+        return square_ ? 2.0 * x : (*dg_)(x / bound_);
+    }
+    /// Levels of the forward evaluation and of the derivative.
+    [[nodiscard]] std::size_t depth() const { return square_ ? 1 : ckks::Evaluator::depth(*g_); }
+    [[nodiscard]] std::size_t derivative_depth() const {
+        return square_ ? 0 : ckks::Evaluator::depth(*dg_);
+    }
+
+  private:
+    Activation() = default;
+    bool square_ = false;
+    double bound_ = 1.0;
+    std::string name_;
+    std::optional<ckks::Polynomial> g_;
+    std::optional<ckks::Polynomial> dg_;
+};
+
+using Layer = std::variant<Dense, Activation>;
+
+/// The weights of one Dense layer in the clear.
+struct DenseWeights {
+    std::size_t inputs = 0;
+    std::size_t outputs = 0;
+    std::vector<double> w;  ///< outputs x inputs, row-major
+    std::vector<double> b;  ///< outputs
+    [[nodiscard]] double at(std::size_t row, std::size_t col) const {
+        return w[row * inputs + col];
+    }
+};
+
+/// Every Dense layer's weights, first layer first.
+struct Weights {
+    std::vector<DenseWeights> layers;
+    /// Largest absolute difference to another set of the same shape.
+    [[nodiscard]] double max_difference(const Weights& other) const {
+        double worst = 0;
+        for (std::size_t l = 0; l < layers.size() && l < other.layers.size(); ++l) {
+            for (std::size_t i = 0; i < layers[l].w.size(); ++i)
+                worst = std::max(worst, std::fabs(layers[l].w[i] - other.layers[l].w.at(i)));
+            for (std::size_t i = 0; i < layers[l].b.size(); ++i)
+                worst = std::max(worst, std::fabs(layers[l].b[i] - other.layers[l].b.at(i)));
+        }
+        return worst;
+    }
+};
+
+/// Layers applied in order. The first and the last are Dense; widths chain.
+class Sequential {
+  public:
+    /// @throws ShapeError when widths do not chain (naming both layers), a
+    ///         Dense has 0 inputs or outputs, the first or last layer is not
+    ///         Dense, or given weights have the wrong size.
+    explicit Sequential(std::vector<Layer> layers, std::uint64_t seed = 1)
+        : layers_(std::move(layers)) {
+        constexpr const char* where = "ml::nn::Sequential";
+        if (layers_.empty() || !std::holds_alternative<Dense>(layers_.front()) ||
+            !std::holds_alternative<Dense>(layers_.back())) {
+            throw ShapeError(cloak::detail::message(
+                where, ": ", layers_.size(),
+                " layers; a network starts and ends with a Dense layer, for example "
+                "{Dense{2, 16}, Activation::square(), Dense{16, 1}}"));
+        }
+        std::mt19937_64 rng(seed);
+        std::size_t width = std::get<Dense>(layers_.front()).inputs;
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            if (const Dense* d = std::get_if<Dense>(&layers_[i])) {
+                if (d->inputs == 0 || d->outputs == 0) {
+                    throw ShapeError(cloak::detail::message(where, ": layer ", i, " is Dense{",
+                                                            d->inputs, ", ", d->outputs,
+                                                            "}; both sizes must be at least 1"));
+                }
+                if (d->inputs != width) {
+                    throw ShapeError(cloak::detail::message(
+                        where, ": layer ", i, " (Dense) takes ", d->inputs,
+                        " inputs but the layer before it gives ", width, "; make them equal"));
+                }
+                DenseWeights w{d->inputs, d->outputs, {}, {}};
+                if (d->weights) {
+                    if (d->weights->size() != d->inputs * d->outputs) {
+                        throw ShapeError(cloak::detail::message(
+                            where, ": layer ", i, " has ", d->weights->size(), " weights; a ",
+                            d->outputs, " x ", d->inputs, " layer needs ", d->inputs * d->outputs,
+                            " (row-major)"));
+                    }
+                    w.w = *d->weights;
+                } else {
+                    const double a = std::sqrt(6.0 / static_cast<double>(d->inputs + d->outputs));
+                    w.w.resize(d->inputs * d->outputs);
+                    for (double& v : w.w)
+                        v = a * ml::detail::uniform_symmetric(rng);
+                }
+                if (d->biases) {
+                    if (d->biases->size() != d->outputs) {
+                        throw ShapeError(cloak::detail::message(
+                            where, ": layer ", i, " has ", d->biases->size(), " biases for ",
+                            d->outputs, " outputs; pass one per output"));
+                    }
+                    w.b = *d->biases;
+                } else {
+                    w.b.assign(d->outputs, 0.0);
+                }
+                initial_.layers.push_back(std::move(w));
+                width = d->outputs;
+                widths_.push_back(d->inputs);
+            }
+        }
+        widths_.push_back(width);
+        std::size_t widest = 1;
+        for (std::size_t w : widths_)
+            widest = std::max(widest, w);
+        block_ = std::bit_ceil(widest);
+    }
+
+    [[nodiscard]] const std::vector<Layer>& layers() const noexcept { return layers_; }
+    [[nodiscard]] std::size_t inputs() const noexcept { return widths_.front(); }
+    [[nodiscard]] std::size_t outputs() const noexcept { return widths_.back(); }
+    /// P: slots per sample, the next power of two above every width.
+    [[nodiscard]] std::size_t block() const noexcept { return block_; }
+    [[nodiscard]] const Weights& initial_weights() const noexcept { return initial_; }
+
+    /// The network's outputs for one sample, in double, with the same
+    /// polynomials as the encrypted network.
+    /// @throws ShapeError for a sample or weights of the wrong size.
+    [[nodiscard]] std::vector<double> predict(const Weights& weights,
+                                              std::span<const double> x) const {
+        if (x.size() != inputs()) {
+            throw ShapeError(cloak::detail::message("ml::nn::Sequential::predict: ", x.size(),
+                                                    " features; the network takes ", inputs()));
+        }
+        if (weights.layers.size() != initial_.layers.size()) {
+            throw ShapeError(cloak::detail::message(
+                "ml::nn::Sequential::predict: weights for ", weights.layers.size(),
+                " Dense layers; the network has ", initial_.layers.size()));
+        }
+        std::vector<double> a(x.begin(), x.end());
+        std::size_t dense = 0;
+        for (const Layer& layer : layers_) {
+            if (std::holds_alternative<Dense>(layer)) {
+                const DenseWeights& w = weights.layers[dense++];
+                std::vector<double> z(w.outputs);
+                for (std::size_t i = 0; i < w.outputs; ++i) {
+                    double s = w.b[i];
+                    for (std::size_t j = 0; j < w.inputs; ++j)
+                        s += w.at(i, j) * a[j];
+                    z[i] = s;
+                }
+                a = std::move(z);
+            } else {
+                const Activation& f = std::get<Activation>(layer);
+                for (double& v : a)
+                    v = f(v);
+            }
+        }
+        return a;
+    }
+
+    /// Fraction of samples classified right: one output thresholded at 0.5
+    /// (targets 0/1), or the largest of several outputs (one-hot targets).
+    [[nodiscard]] double accuracy(const Weights& weights, const Dataset& data) const {
+        std::size_t right = 0;
+        for (std::size_t i = 0; i < data.rows(); ++i) {
+            const std::vector<double> out = predict(weights, data.row(i));
+            const std::size_t label = data.labels()[i] > 0.5 ? 1 : 0;
+            std::size_t predicted = 0;
+            if (out.size() == 1) {
+                predicted = out[0] >= 0.5 ? 1 : 0;
+            } else {
+                predicted = static_cast<std::size_t>(std::max_element(out.begin(), out.end()) -
+                                                     out.begin());
+            }
+            right += predicted == label ? 1 : 0;
+        }
+        return data.rows() == 0 ? 0.0
+                                : static_cast<double>(right) / static_cast<double>(data.rows());
+    }
+
+    [[nodiscard]] std::string to_string() const {
+        std::ostringstream out;
+        out << "Sequential{";
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            if (i)
+                out << ", ";
+            if (const Dense* d = std::get_if<Dense>(&layers_[i])) {
+                out << "Dense " << d->inputs << "->" << d->outputs
+                    << (d->trainable ? "" : " (frozen, plaintext)");
+            } else {
+                out << std::get<Activation>(layers_[i]).name();
+            }
+        }
+        out << "}";
+        return out.str();
+    }
+
+  private:
+    std::vector<Layer> layers_;
+    std::vector<std::size_t> widths_;
+    std::size_t block_ = 1;
+    Weights initial_;
+};
+
+// ---------------------------------------------------------------------------
+// Layout and data
+
+/// How a mini-batch fills a ciphertext (see the top of this header).
+struct Layout {
+    std::size_t slots = 0;     ///< N/2
+    std::size_t block = 0;     ///< P: slots per sample
+    std::size_t batch = 0;     ///< B: samples per step
+    std::size_t replicas = 0;  ///< R = slots / (P B)
+
+    /// @throws ShapeError when the batch is not a power of two or P B exceeds
+    ///         the slots (naming the most that fit).
+    [[nodiscard]] static Layout of(const Sequential& net, std::size_t slots, std::size_t batch) {
+        const std::size_t p = net.block();
+        if (batch == 0 || !std::has_single_bit(batch)) {
+            throw ShapeError(cloak::detail::message(
+                "ml::nn::Layout: batch ", batch,
+                " is not a power of two; the batch fills blocks of the slots (use ",
+                batch == 0 ? 1 : std::bit_floor(batch), " or ",
+                std::bit_ceil(std::max<std::size_t>(batch, 1)), ")"));
+        }
+        if (p * batch > slots) {
+            throw ShapeError(cloak::detail::message(
+                "ml::nn::Layout: a batch of ", batch, " samples of ", p, " slots each (", p * batch,
+                " slots) exceeds the ", slots, " slots of a ciphertext; use a batch of at most ",
+                slots / std::min(p, slots), " or a larger ring degree"));
+        }
+        return {slots, p, batch, slots / (p * batch)};
+    }
+    /// Samples one ciphertext holds (B R).
+    [[nodiscard]] std::size_t blocks() const noexcept { return slots / block; }
+};
+
+namespace detail {
+
+// The padded width of a layer side.
+inline std::size_t padded(std::size_t w) {
+    return std::bit_ceil(w);
+}
+
+// Tiles v (width w) with period w_p over each block of `layout.block` slots.
+inline void put_tiled(std::vector<double>& slots, std::size_t block_index, std::size_t block,
+                      std::span<const double> v, std::size_t period) {
+    for (std::size_t u = 0; u < block; ++u) {
+        const std::size_t j = u % period;
+        slots[block_index * block + u] = j < v.size() ? v[j] : 0.0;
+    }
+}
+
+// The first layer's inputs R_k = rotc(x, k), k < K0, and the targets, of one
+// batch in slots; rows of the batch wrap around the dataset.
+struct BatchSlots {
+    std::vector<std::vector<double>> inputs;
+    std::vector<double> targets;
+};
+
+inline BatchSlots batch_slots(const Sequential& net, const Layout& layout, const Dataset& data,
+                              std::size_t batch_index, bool with_targets) {
+    const Dense& first = std::get<Dense>(net.layers().front());
+    const std::size_t np = padded(first.inputs);
+    const std::size_t mp = padded(first.outputs);
+    const std::size_t k0 = std::min(np, mp);
+    const std::size_t out = net.outputs();
+    const std::size_t op = padded(out);
+    BatchSlots s;
+    s.inputs.assign(k0, std::vector<double>(layout.slots, 0.0));
+    if (with_targets)
+        s.targets.assign(layout.slots, 0.0);
+    std::vector<double> x(np, 0.0);
+    std::vector<double> rotated(np, 0.0);
+    std::vector<double> y(out, 0.0);
+    for (std::size_t b = 0; b < layout.blocks(); ++b) {
+        const std::size_t row = (batch_index * layout.batch + b % layout.batch) % data.rows();
+        std::fill(x.begin(), x.end(), 0.0);
+        for (std::size_t j = 0; j < first.inputs; ++j)
+            x[j] = data.x(row, j);
+        for (std::size_t k = 0; k < k0; ++k) {
+            for (std::size_t j = 0; j < np; ++j)
+                rotated[j] = x[(j + k) % np];
+            put_tiled(s.inputs[k], b, layout.block, rotated, np);
+        }
+        if (with_targets) {
+            const double label = data.labels()[row];
+            if (out == 1) {
+                y[0] = label;
+            } else {
+                std::fill(y.begin(), y.end(), 0.0);
+                y[label > 0.5 ? 1 : 0] = 1.0;
+            }
+            put_tiled(s.targets, b, layout.block, y, op);
+        }
+    }
+    return s;
+}
+
+}  // namespace detail
+
+/// One encrypted mini-batch: the first layer's rotated inputs and the targets.
+struct EncryptedBatch {
+    std::vector<ckks::Ciphertext> inputs;
+    ckks::Ciphertext targets;
+};
+
+/// A dataset encrypted for training, batch after batch.
+struct EncryptedTrainingData {
+    Layout layout;
+    std::vector<EncryptedBatch> batches;
+    std::size_t rows = 0;
+};
+
+/// Options of encrypt().
+struct EncryptOptions {
+    /// Level of the ciphertexts (default: the context's highest). With a
+    /// bootstrapper, its output_level() keeps them small.
+    std::optional<std::size_t> level = std::nullopt;
+};
+
+/// The key owner's step: encrypts every mini-batch of `data` (features in
+/// [-1, 1]: normalize first) in the layout, ceil(rows / batch) batches.
+/// @throws InvalidArgumentError for an empty dataset, features outside [-1, 1],
+///         or a feature count other than the network's inputs.
+[[nodiscard]] inline EncryptedTrainingData encrypt(const ckks::Context& context,
+                                                   const ckks::Encryptor& encryptor,
+                                                   const ckks::Encoder& encoder,
+                                                   const Sequential& net, const Layout& layout,
+                                                   const Dataset& data,
+                                                   const EncryptOptions& options = {}) {
+    constexpr const char* where = "ml::nn::encrypt";
+    if (data.rows() == 0)
+        throw InvalidArgumentError(cloak::detail::message(where, ": the dataset is empty"));
+    if (data.features() != net.inputs()) {
+        throw InvalidArgumentError(
+            cloak::detail::message(where, ": the dataset has ", data.features(),
+                                   " features; the network takes ", net.inputs()));
+    }
+    for (std::size_t i = 0; i < data.values().size(); ++i) {
+        if (!(std::fabs(data.values()[i]) <= 1.0)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": feature ", i % data.features(), " of sample ", i / data.features(),
+                " is ", data.values()[i], ", outside [-1, 1]; normalize first (ml::Normalizer)"));
+        }
+    }
+    if (layout.slots != context.slots()) {
+        throw ShapeError(cloak::detail::message(where, ": the layout has ", layout.slots,
+                                                " slots, the context ", context.slots()));
+    }
+    const std::size_t level = options.level.value_or(context.max_level());
+    EncryptedTrainingData out{layout, {}, data.rows()};
+    const std::size_t count = (data.rows() + layout.batch - 1) / layout.batch;
+    for (std::size_t i = 0; i < count; ++i) {
+        const detail::BatchSlots s = detail::batch_slots(net, layout, data, i, true);
+        EncryptedBatch batch;
+        for (const std::vector<double>& v : s.inputs)
+            batch.inputs.push_back(encryptor.encrypt(encoder.encode(v, {.level = level})));
+        batch.targets = encryptor.encrypt(encoder.encode(s.targets, {.level = level}));
+        out.batches.push_back(std::move(batch));
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+// Backends: the same operations on ciphertexts and on doubles
+
+namespace detail {
+
+inline bool same_scale(double a, double b) {
+    return std::fabs(a - b) <= std::ldexp(std::max(a, b), -30);
+}
+
+inline LevelError out_of_levels(const char* op, std::size_t level) {
+    return LevelError(
+        cloak::detail::message("ml::nn: ", op, " of a value at level ", level,
+                               " needs a level (internal level plan broken; please report it)"));
+}
+
+/// Doubles in the slots, with the level and scale bookkeeping of ciphertexts.
+class PlainBackend {
+  public:
+    struct Value {
+        std::vector<double> v;
+        std::size_t level = 0;
+        double scale = 0;
+        [[nodiscard]] bool empty() const noexcept { return v.empty(); }
+    };
+
+    PlainBackend(const ckks::Context& context, std::size_t refresh_level)
+        : slots_(context.slots()), refresh_level_(refresh_level) {
+        for (std::size_t l = 0; l <= context.max_level(); ++l)
+            primes_.push_back(static_cast<double>(context.level(l).q->values().back()));
+        scale_ = context.scale();
+    }
+
+    [[nodiscard]] Value encode(std::vector<double> v, std::size_t level) const {
+        return {std::move(v), level, scale_};
+    }
+    [[nodiscard]] std::vector<double> decode(const Value& x) const { return x.v; }
+    [[nodiscard]] std::size_t level(const Value& x) const { return x.level; }
+    [[nodiscard]] std::size_t refresh_level() const { return refresh_level_; }
+    [[nodiscard]] std::size_t slots() const { return slots_; }
+
+    [[nodiscard]] Value mul(const Value& a, const Value& b) {
+        const std::size_t l = std::min(a.level, b.level);
+        if (l == 0)
+            throw out_of_levels("a product", 0);
+        Value r{std::vector<double>(slots_), l - 1, a.scale * b.scale / primes_[l]};
+        for (std::size_t i = 0; i < slots_; ++i)
+            r.v[i] = a.v[i] * b.v[i];
+        return r;
+    }
+    [[nodiscard]] Value mul(const Value& a, std::span<const double> c) {
+        if (a.level == 0)
+            throw out_of_levels("a plaintext product", 0);
+        Value r{std::vector<double>(slots_), a.level - 1,
+                a.scale * primes_[a.level] / primes_[a.level]};
+        for (std::size_t i = 0; i < slots_; ++i)
+            r.v[i] = a.v[i] * c[i];
+        return r;
+    }
+    [[nodiscard]] Value mul_int(const Value& a, std::int64_t k) {
+        Value r = a;
+        for (double& x : r.v)
+            x *= static_cast<double>(k);
+        return r;
+    }
+    [[nodiscard]] Value neg(const Value& a) { return mul_int(a, -1); }
+    // x c at (level, scale), level < x.level.
+    [[nodiscard]] Value bring(const Value& x, double c, std::size_t level, double scale) {
+        Value r = x;
+        for (double& v : r.v)
+            v *= c;
+        r.level = level;
+        r.scale = scale;
+        return r;
+    }
+    [[nodiscard]] Value drop(const Value& x, std::size_t level) {
+        Value r = x;
+        r.level = level;
+        return r;
+    }
+    [[nodiscard]] Value add_aligned(Value a, const Value& b) {
+        for (std::size_t i = 0; i < slots_; ++i)
+            a.v[i] += b.v[i];
+        return a;
+    }
+    [[nodiscard]] Value rot(const Value& a, std::int64_t k) {
+        record_rotation(k);
+        Value r = a;
+        const auto n = static_cast<std::int64_t>(slots_);
+        for (std::int64_t i = 0; i < n; ++i)
+            r.v[static_cast<std::size_t>(i)] = a.v[static_cast<std::size_t>(((i + k) % n + n) % n)];
+        return r;
+    }
+    [[nodiscard]] std::vector<Value> rot_many(const Value& a, std::span<const std::int64_t> ks) {
+        std::vector<Value> out;
+        for (std::int64_t k : ks)
+            out.push_back(rot(a, k));
+        return out;
+    }
+    [[nodiscard]] Value poly(const Value& x, const ckks::Polynomial& g, double bound) {
+        const std::size_t depth = ckks::Evaluator::depth(g);
+        if (x.level < depth)
+            throw out_of_levels("a polynomial", x.level);
+        Value r = x;
+        for (double& v : r.v)
+            v = g(v / bound);
+        r.level = x.level - depth;
+        return r;
+    }
+    [[nodiscard]] Value refresh(const Value& x) {
+        Value r = x;
+        r.level = refresh_level_;
+        return r;
+    }
+
+    [[nodiscard]] double prime(std::size_t level) const { return primes_[level]; }
+    [[nodiscard]] const std::set<std::int64_t>& rotations() const { return rotations_; }
+
+  private:
+    void record_rotation(std::int64_t k) {
+        const auto n = static_cast<std::int64_t>(slots_);
+        const std::int64_t r = ((k % n) + n) % n;
+        if (r != 0)
+            rotations_.insert(k);
+    }
+    std::size_t slots_;
+    std::size_t refresh_level_;
+    std::vector<double> primes_;
+    double scale_ = 0;
+    std::set<std::int64_t> rotations_;
+};
+
+/// Ciphertexts; rotations use the training evaluator's keys, or the
+/// bootstrapper's when it holds the step (no key is generated twice).
+class EncryptedBackend {
+  public:
+    using Value = ckks::Ciphertext;
+
+    EncryptedBackend(const ckks::Evaluator& eval, const boot::Bootstrapper* bootstrapper)
+        : eval_(eval), encoder_(eval.context()), boot_(bootstrapper) {}
+
+    [[nodiscard]] std::size_t level(const Value& x) const { return x.level(); }
+    [[nodiscard]] std::size_t refresh_level() const { return boot_ ? boot_->output_level() : 0; }
+    [[nodiscard]] std::size_t slots() const { return eval_.context().slots(); }
+
+    [[nodiscard]] Value mul(const Value& a, const Value& b) const {
+        const std::size_t l = std::min(a.level(), b.level());
+        if (l == 0)
+            throw out_of_levels("a product", 0);
+        Value r = eval_.multiply(eval_.drop_level_to(a, l), eval_.drop_level_to(b, l));
+        eval_.rescale_inplace(r);
+        return r;
+    }
+    [[nodiscard]] Value mul(const Value& a, std::span<const double> c) const {
+        if (a.level() == 0)
+            throw out_of_levels("a plaintext product", 0);
+        Value r = eval_.multiply(a, c);
+        eval_.rescale_inplace(r);
+        return r;
+    }
+    [[nodiscard]] Value mul_int(const Value& a, std::int64_t k) const {
+        return eval_.multiply_integer(a, k);
+    }
+    [[nodiscard]] Value neg(const Value& a) const { return eval_.negate(a); }
+    [[nodiscard]] Value bring(const Value& x, double c, std::size_t level, double scale) const {
+        return ml::detail::bring(eval_, encoder_, x, c, level, scale);
+    }
+    [[nodiscard]] Value drop(const Value& x, std::size_t level) const {
+        return eval_.drop_level_to(x, level);
+    }
+    [[nodiscard]] Value add_aligned(Value a, const Value& b) const {
+        Value c = b;
+        c.set_scale(a.scale());
+        eval_.add_inplace(a, c);
+        return a;
+    }
+    [[nodiscard]] Value rot(const Value& a, std::int64_t k) const {
+        return evaluator_for(k).rotate(a, k);
+    }
+    [[nodiscard]] std::vector<Value> rot_many(const Value& a,
+                                              std::span<const std::int64_t> ks) const {
+        bool all_own = true;
+        for (std::int64_t k : ks)
+            all_own = all_own && eval_.has_rotation_key(k);
+        if (all_own)
+            return eval_.rotate_hoisted(a, ks);
+        std::vector<Value> out;
+        for (std::int64_t k : ks)
+            out.push_back(rot(a, k));
+        return out;
+    }
+    [[nodiscard]] Value poly(const Value& x, const ckks::Polynomial& g, double bound) const {
+        Value t = x;
+        t.set_scale(x.scale() * bound);  // x / bound: a label, free
+        return eval_.evaluate(g, t, {.target_scale = x.scale()});
+    }
+    [[nodiscard]] Value refresh(const Value& x) const { return boot_->bootstrap(x); }
+
+  private:
+    const ckks::Evaluator& evaluator_for(std::int64_t k) const {
+        if (eval_.has_rotation_key(k) || boot_ == nullptr)
+            return eval_;
+        return boot_->evaluator().has_rotation_key(k) ? boot_->evaluator() : eval_;
+    }
+    const ckks::Evaluator& eval_;
+    ckks::Encoder encoder_;
+    const boot::Bootstrapper* boot_;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Training options, the plan, reports
+
+/// The update rule.
+enum class Method {
+    /// w -= lr g
+    sgd,
+    /// v = mu v - lr g; w += v
+    momentum,
+    /// Nesterov's momentum (Sutskever et al. 2013), kept in the look-ahead form
+    /// phi = w + mu v: phi += mu^2 v - (1 + mu) lr g, v = mu v - lr g.
+    nesterov,
+};
+
+struct Optimizer {
+    Method method = Method::sgd;
+    double learning_rate = 0.1;
+    double momentum = 0.9;
+    /// Multiplier of the learning rate at step t = 1, 2, ... (default 1).
+    std::function<double(std::size_t)> schedule = nullptr;
+
+    [[nodiscard]] static Optimizer sgd(double lr) { return {Method::sgd, lr, 0.0, nullptr}; }
+    [[nodiscard]] static Optimizer with_momentum(double lr, double mu = 0.9) {
+        return {Method::momentum, lr, mu, nullptr};
+    }
+    [[nodiscard]] static Optimizer nesterov(double lr, double mu = 0.9) {
+        return {Method::nesterov, lr, mu, nullptr};
+    }
+    [[nodiscard]] double rate(std::size_t step) const {
+        return learning_rate * (schedule ? schedule(step) : 1.0);
+    }
+};
+
+/// Where the planner bootstraps.
+enum class RefreshPolicy {
+    /// Refresh every weight (and velocity) at the start of a step when its level
+    /// cannot carry the whole step; refresh activations only where a step is
+    /// deeper than the levels a bootstrap leaves.
+    weights_first,
+    /// Refresh whatever value runs out, when it runs out.
+    just_in_time,
+    /// Whichever of the two bootstraps less over the planned steps (default).
+    fewest,
+};
+
+/// Progress after each step.
+struct StepReport {
+    std::size_t step = 0;  ///< 1-based
+    std::size_t steps = 0;
+    double elapsed_seconds = 0;
+    std::size_t bootstraps = 0;  ///< so far
+    std::size_t level = 0;       ///< lowest level among the weights after the step
+};
+
+struct TrainingOptions {
+    Optimizer optimizer = {};
+    /// Steps (mini-batches) in all; batches are taken in turn, wrapping around.
+    std::size_t steps = 1;
+    RefreshPolicy policy = RefreshPolicy::fewest;
+    std::function<void(const StepReport&)> progress = nullptr;
+};
+
+/// One bootstrap of the plan (or of a run).
+struct RefreshEvent {
+    std::size_t step = 0;   ///< 1-based
+    std::string value;      ///< what was refreshed
+    std::size_t level = 0;  ///< its level before
+    friend bool operator==(const RefreshEvent&, const RefreshEvent&) = default;
+};
+
+/// The level plan: a dry run of the training on the parameters' levels.
+struct Plan {
+    RefreshPolicy policy = RefreshPolicy::weights_first;
+    std::size_t steps = 0;
+    std::size_t refresh_level = 0;  ///< levels a bootstrap leaves (0: no bootstrapping)
+    std::size_t data_level = 0;
+    /// Levels one step consumes on the weights (start level - end level),
+    /// measured from weights at refresh_level (or data_level without bootstrapping).
+    std::size_t step_depth = 0;
+    std::vector<RefreshEvent> events;
+    /// Lowest weight level after each step.
+    std::vector<std::size_t> levels_after;
+    /// Ciphertext products, rotations per step (counted on the dry run).
+    std::size_t products_per_step = 0;
+    std::size_t rotations_per_step = 0;
+
+    [[nodiscard]] std::size_t bootstraps() const noexcept { return events.size(); }
+
+    [[nodiscard]] std::string to_string() const {
+        std::ostringstream out;
+        out << "level plan: " << steps << " steps, "
+            << (policy == RefreshPolicy::weights_first ? "refresh weights first" : "just in time")
+            << ", one step consumes " << step_depth << " levels";
+        if (refresh_level)
+            out << ", a bootstrap leaves " << refresh_level;
+        else
+            out << " (no bootstrapping; data at level " << data_level << ")";
+        out << ", " << bootstraps() << " bootstraps in all; per step " << products_per_step
+            << " ciphertext products, " << rotations_per_step << " rotations\n";
+        std::size_t e = 0;
+        for (std::size_t s = 1; s <= steps; ++s) {
+            out << "  step " << s << ":";
+            std::size_t count = 0;
+            std::string names;
+            for (; e < events.size() && events[e].step == s; ++e) {
+                ++count;
+                names += (names.empty() ? "" : ", ") + events[e].value + " (level " +
+                         std::to_string(events[e].level) + ")";
+            }
+            if (count)
+                out << " bootstrap " << count << ": " << names << ";";
+            out << " weights end at level " << levels_after[s - 1] << "\n";
+        }
+        return out.str();
+    }
+    friend std::ostream& operator<<(std::ostream& out, const Plan& p) {
+        return out << p.to_string();
+    }
+};
+
+/// The weights after encrypted training, still encrypted, with the run's record.
+struct EncryptedNetwork {
+    struct Layer {
+        std::vector<ckks::Ciphertext> diagonals;
+        ckks::Ciphertext bias;
+    };
+    std::vector<Layer> layers;  ///< trainable Dense layers only
+    std::vector<RefreshEvent> events;
+    std::vector<std::size_t> levels_after;
+    double seconds = 0;
+};
+
+namespace detail {
+
+// Scales of v by a mask and a factor.
+inline std::vector<double> scaled(const std::vector<double>& mask, double factor) {
+    std::vector<double> out(mask.size());
+    for (std::size_t i = 0; i < mask.size(); ++i)
+        out[i] = mask[i] * factor;
+    return out;
+}
+
+/// The training step written once for both backends.
+template <typename Backend>
+class Engine {
+  public:
+    using V = typename Backend::Value;
+
+    struct DenseState {
+        std::size_t index = 0;  // position in the layer list
+        std::size_t m = 0, n = 0, mp = 0, np = 0, k = 0;
+        bool trainable = true;
+        std::vector<V> diag;  // trainable
+        V bias;
+        std::vector<V> vdiag;  // velocities
+        V vbias;
+        std::vector<std::vector<double>> plain_diag;  // frozen
+        std::vector<double> plain_bias;
+        std::vector<std::vector<double>> masks;  // valid entries of each diagonal
+        std::vector<double> bias_mask;
+        // forward caches
+        std::vector<V> inputs;
+    };
+
+    Engine(Backend& be, const Sequential& net, const Layout& layout, const Optimizer& opt)
+        : be_(be), net_(net), layout_(layout), opt_(opt) {}
+
+    std::size_t products = 0;
+    std::size_t rotations = 0;
+    std::vector<RefreshEvent> events;
+    std::size_t step = 0;
+    std::size_t weight_need = 0;  // weights_first threshold (0: just in time)
+
+    // Diagonal k of W in slots (tiled with period max(mp, np) over every block).
+    std::vector<double> diagonal_slots(const DenseWeights& w, std::size_t mp, std::size_t np,
+                                       std::size_t k, bool mask) const {
+        const std::size_t q = std::max(mp, np);
+        std::vector<double> period(q);
+        for (std::size_t u = 0; u < q; ++u) {
+            const std::size_t row = u % mp;
+            const std::size_t col = (u + k) % np;
+            const bool valid = row < w.outputs && col < w.inputs;
+            period[u] = valid ? (mask ? 1.0 : w.at(row, col)) : 0.0;
+        }
+        std::vector<double> slots(layout_.slots);
+        for (std::size_t b = 0; b < layout_.blocks(); ++b)
+            put_tiled(slots, b, layout_.block, period, q);
+        return slots;
+    }
+    std::vector<double> bias_slots(const DenseWeights& w, std::size_t mp, bool mask) const {
+        std::vector<double> period(mp, 0.0);
+        for (std::size_t i = 0; i < w.outputs; ++i)
+            period[i] = mask ? 1.0 : w.b[i];
+        std::vector<double> slots(layout_.slots);
+        for (std::size_t b = 0; b < layout_.blocks(); ++b)
+            put_tiled(slots, b, layout_.block, period, mp);
+        return slots;
+    }
+
+    // Sets up the layers' states; `encode` turns slots into a Value.
+    template <typename Encode>
+    void init(const Weights& weights, Encode&& encode) {
+        dense_.clear();
+        std::size_t d = 0;
+        for (std::size_t i = 0; i < net_.layers().size(); ++i) {
+            const Dense* layer = std::get_if<Dense>(&net_.layers()[i]);
+            if (!layer)
+                continue;
+            const DenseWeights& w = weights.layers.at(d++);
+            DenseState s;
+            s.index = i;
+            s.m = w.outputs;
+            s.n = w.inputs;
+            s.mp = padded(s.m);
+            s.np = padded(s.n);
+            s.k = std::min(s.mp, s.np);
+            s.trainable = layer->trainable;
+            for (std::size_t k = 0; k < s.k; ++k) {
+                if (s.trainable) {
+                    s.diag.push_back(encode(diagonal_slots(w, s.mp, s.np, k, false)));
+                } else {
+                    s.plain_diag.push_back(diagonal_slots(w, s.mp, s.np, k, false));
+                }
+                s.masks.push_back(diagonal_slots(w, s.mp, s.np, k, true));
+            }
+            if (s.trainable)
+                s.bias = encode(bias_slots(w, s.mp, false));
+            else
+                s.plain_bias = bias_slots(w, s.mp, false);
+            s.bias_mask = bias_slots(w, s.mp, true);
+            dense_.push_back(std::move(s));
+        }
+    }
+
+    std::vector<DenseState>& layers() { return dense_; }
+
+    // Reads the weights back from decoded slots (block 0).
+    Weights read(const std::function<std::vector<double>(const V&)>& decode) const {
+        Weights out;
+        std::size_t d = 0;
+        for (const DenseState& s : dense_) {
+            DenseWeights w{s.n, s.m, std::vector<double>(s.m * s.n, 0.0),
+                           std::vector<double>(s.m, 0.0)};
+            const std::size_t q = std::max(s.mp, s.np);
+            for (std::size_t k = 0; k < s.k; ++k) {
+                const std::vector<double> v = s.trainable ? decode(s.diag[k]) : s.plain_diag[k];
+                for (std::size_t u = 0; u < q; ++u) {
+                    const std::size_t row = u % s.mp;
+                    const std::size_t col = (u + k) % s.np;
+                    if (row < s.m && col < s.n)
+                        w.w[row * s.n + col] = v[u];
+                }
+            }
+            const std::vector<double> b = s.trainable ? decode(s.bias) : s.plain_bias;
+            for (std::size_t i = 0; i < s.m; ++i)
+                w.b[i] = b[i];
+            out.layers.push_back(std::move(w));
+            ++d;
+        }
+        return out;
+    }
+
+    // ---- level management ------------------------------------------------------
+
+    void ensure(V& v, std::size_t need, const std::string& what) {
+        if (be_.level(v) >= need)
+            return;
+        const std::size_t top = be_.refresh_level();
+        if (top == 0) {
+            throw LevelError(cloak::detail::message(
+                "ml::nn::Trainer: ", what, " is at level ", be_.level(v), " in step ", step,
+                " and the next operation needs ", need,
+                "; the levels ran out: pass a boot::Bootstrapper to fit(), or train fewer steps "
+                "(Trainer::plan() says how many levels each step takes)"));
+        }
+        if (need > top) {
+            throw ParameterError(
+                cloak::detail::message("ml::nn::Trainer: ", what, " needs ", need,
+                                       " levels for one operation, and a "
+                                       "bootstrap leaves only ",
+                                       top,
+                                       "; use bootstrapping parameters with more user "
+                                       "levels or a lower-degree activation"));
+        }
+        events.push_back({step, what, be_.level(v)});
+        v = be_.refresh(v);
+    }
+
+    // ---- arithmetic with level alignment (identical on both backends) -----------
+
+    V add(const V& a, const V& b) {
+        const std::size_t la = be_.level(a), lb = be_.level(b);
+        if (la > lb)
+            return be_.add_aligned(be_.bring(a, 1.0, lb, scale_of(b)), b);
+        if (lb > la)
+            return be_.add_aligned(a, be_.bring(b, 1.0, la, scale_of(a)));
+        if (same_scale(scale_of(a), scale_of(b)))
+            return be_.add_aligned(a, b);
+        if (la == 0) {
+            // No level to align the scales: refresh one operand, then bring it down.
+            V c = b;
+            ensure(c, 1, "an operand of a sum at level 0");
+            return be_.add_aligned(a, be_.bring(c, 1.0, 0, scale_of(a)));
+        }
+        const double s = scale_of(a);
+        return be_.add_aligned(be_.bring(a, 1.0, la - 1, s), be_.bring(b, 1.0, la - 1, s));
+    }
+    V sub(const V& a, const V& b) { return add(a, be_.neg(b)); }
+    // y + c x, at most one level below x.
+    V axpy(double c, const V& x, const V& y) {
+        const std::size_t lx = be_.level(x), ly = be_.level(y);
+        if (lx == 0)
+            throw out_of_levels("a constant product", 0);
+        const std::size_t l = std::min(ly, lx - 1);
+        const V yy = l < ly ? be_.drop(y, l) : y;
+        return be_.add_aligned(yy, be_.bring(x, c, l, scale_of(yy)));
+    }
+    V mul(const V& a, const V& b) {
+        ++products;
+        return be_.mul(a, b);
+    }
+    V rot(const V& a, std::int64_t k) {
+        ++rotations;
+        return be_.rot(a, k);
+    }
+
+    // The in-tile cyclic rotation by k of a vector tiled with period p: one level
+    // (the two rotations come from one hoisted decomposition).
+    std::vector<double> tile_mask(std::size_t p, std::size_t k, bool low) const {
+        std::vector<double> m(layout_.slots);
+        for (std::size_t t = 0; t < layout_.slots; ++t) {
+            const bool in = (t % layout_.block) % p + k < p;
+            m[t] = in == low ? 1.0 : 0.0;
+        }
+        return m;
+    }
+    std::vector<double> low_mask(std::size_t p, std::size_t width) const {
+        std::vector<double> m(layout_.slots);
+        for (std::size_t t = 0; t < layout_.slots; ++t)
+            m[t] = (t % layout_.block) % p < width ? 1.0 : 0.0;
+        return m;
+    }
+    V rotc(const V& x, std::int64_t k, std::size_t p) {
+        const auto pp = static_cast<std::int64_t>(p);
+        const std::size_t kk = static_cast<std::size_t>(((k % pp) + pp) % pp);
+        if (kk == 0)
+            return x;
+        const std::int64_t steps[2] = {static_cast<std::int64_t>(kk),
+                                       static_cast<std::int64_t>(kk) - pp};
+        rotations += 2;
+        std::vector<V> r = be_.rot_many(x, steps);
+        const V lo = be_.mul(r[0], tile_mask(p, kk, true));
+        const V hi = be_.mul(r[1], tile_mask(p, kk, false));
+        return add(lo, hi);
+    }
+    // Sum over t < hi / lo of rotations by t lo (plain rotations; valid where
+    // the tile does not end), then mask the first lo slots of each hi-tile and
+    // replicate them with period lo.
+    V fold(V y, std::size_t lo, std::size_t hi, const std::string& what) {
+        if (lo >= hi)
+            return y;
+        for (std::size_t t = lo; t < hi; t <<= 1)
+            y = add(y, rot(y, static_cast<std::int64_t>(t)));
+        ensure(y, 1, what);
+        y = be_.mul(y, low_mask(hi, lo));
+        for (std::size_t t = lo; t < hi; t <<= 1)
+            y = add(y, rot(y, -static_cast<std::int64_t>(t)));
+        return y;
+    }
+    // Sum over every block (all samples and replicas), left in every block.
+    V sample_sum(V v) {
+        for (std::size_t t = layout_.block; t < layout_.slots; t <<= 1)
+            v = add(v, rot(v, static_cast<std::int64_t>(t)));
+        return v;
+    }
+
+    // ---- the network ------------------------------------------------------------
+
+    std::string name(const DenseState& s, const char* what, std::size_t k = SIZE_MAX) const {
+        std::string out = "layer " + std::to_string(s.index + 1) + " " + what;
+        if (k != SIZE_MAX)
+            out += " " + std::to_string(k);
+        return out;
+    }
+
+    V dense_forward(DenseState& s, const V* x, const std::vector<V>* first_inputs) {
+        if (first_inputs) {
+            s.inputs = *first_inputs;
+        } else {
+            V in = *x;
+            if (s.k > 1)
+                ensure(in, 2, name(s, "input"));
+            s.inputs.clear();
+            for (std::size_t k = 0; k < s.k; ++k)
+                s.inputs.push_back(rotc(in, static_cast<std::int64_t>(k), s.np));
+        }
+        V y;
+        for (std::size_t k = 0; k < s.k; ++k) {
+            V term;
+            if (s.trainable) {
+                ensure(s.diag[k], 1, name(s, "diagonal", k));
+                ensure(s.inputs[k], 1, name(s, "rotated input", k));
+                term = mul(s.diag[k], s.inputs[k]);
+            } else {
+                ensure(s.inputs[k], 1, name(s, "rotated input", k));
+                term = be_.mul(s.inputs[k], s.plain_diag[k]);
+            }
+            y = k == 0 ? term : add(y, term);
+        }
+        if (s.mp < s.np)
+            y = fold(y, s.mp, s.np, name(s, "partial sums"));
+        if (s.trainable)
+            return add(y, s.bias);
+        return add(y, encode_like(s.plain_bias, y));
+    }
+
+    // g_x from g_z through the layer (weights before the update).
+    V dense_backward(DenseState& s, V g) {
+        V acc;
+        for (std::size_t k = 0; k < s.k; ++k) {
+            ensure(g, 1, name(s, "output gradient"));
+            V c;
+            if (s.trainable) {
+                ensure(s.diag[k], 1, name(s, "diagonal", k));
+                c = mul(s.diag[k], g);
+            } else {
+                c = be_.mul(g, s.plain_diag[k]);
+            }
+            if (k != 0) {
+                ensure(c, 1, name(s, "transposed product", k));
+                c = rotc(c, -static_cast<std::int64_t>(k), std::max(s.mp, s.np));
+            }
+            acc = k == 0 ? c : add(acc, c);
+        }
+        if (s.np < s.mp)
+            acc = fold(acc, s.np, s.mp, name(s, "input gradient"));
+        return acc;
+    }
+
+    std::function<V(const std::vector<double>&, std::size_t, double)> encode_fn;
+    V encode_like(const std::vector<double>& v, const V& like) {
+        return encode_fn(v, be_.level(like), scale_of(like));
+    }
+    std::function<double(const V&)> scale_fn;
+    double scale_of(const V& v) const { return scale_fn(v); }
+
+    struct ActivationCache {
+        V z;   // square: z itself
+        V dz;  // polynomial: p'(z)
+    };
+
+    // Forward through the whole network; caches for the backward pass.
+    V forward(const std::vector<V>& first_inputs, std::vector<ActivationCache>* caches) {
+        V x;
+        std::size_t d = 0;
+        for (std::size_t i = 0; i < net_.layers().size(); ++i) {
+            const Layer& layer = net_.layers()[i];
+            if (std::holds_alternative<Dense>(layer)) {
+                DenseState& s = dense_[d++];
+                x = dense_forward(s, d == 1 ? nullptr : &x, d == 1 ? &first_inputs : nullptr);
+            } else {
+                const Activation& f = std::get<Activation>(layer);
+                const std::string what = "layer " + std::to_string(i + 1) + " input";
+                ActivationCache c;
+                if (f.is_square()) {
+                    ensure(x, 1, what);
+                    if (caches)
+                        c.z = x;
+                    x = mul(x, x);
+                } else {
+                    ensure(x, std::max(f.depth(), caches ? f.derivative_depth() : 0), what);
+                    if (caches)
+                        c.dz = be_.poly(x, *f.scaled_derivative(), f.bound());
+                    x = be_.poly(x, *f.scaled(), f.bound());
+                }
+                if (caches)
+                    caches->push_back(std::move(c));
+            }
+        }
+        return x;
+    }
+
+    void update(DenseState& s, std::vector<V> grads, V bias_grad, std::size_t t) {
+        const double lr = opt_.rate(t);
+        const double factor = lr / static_cast<double>(layout_.batch * layout_.replicas);
+        const double mu = opt_.momentum;
+        // The step lr / (B R) g, masked to the layer's real entries, is scaled
+        // before the sum over the blocks: every value a bootstrap may meet stays
+        // of the order of one sample's gradient.
+        auto one = [&](V& w, V& v, V grad, const std::vector<double>& mask,
+                       const std::string& what) {
+            ensure(grad, 1, what + " gradient");
+            V step = sample_sum(be_.mul(grad, scaled(mask, factor)));
+            if (opt_.method == Method::sgd) {
+                w = sub(w, step);
+                return;
+            }
+            if (!v.empty())
+                ensure(v, 1, what + " velocity");
+            if (opt_.method == Method::momentum) {
+                v = v.empty() ? be_.neg(step) : axpy(mu, v, be_.neg(step));
+                w = add(w, v);
+                return;
+            }
+            // Nesterov, look-ahead form: w += mu^2 v - (1 + mu) step.
+            ensure(step, 1, what + " step");
+            const V ahead = v.empty() ? w : axpy(mu * mu, v, w);
+            w = axpy(-(1.0 + mu), step, ahead);
+            v = v.empty() ? be_.neg(step) : axpy(mu, v, be_.neg(step));
+        };
+        if (s.vdiag.size() < s.k)
+            s.vdiag.resize(s.k);
+        for (std::size_t k = 0; k < s.k; ++k)
+            one(s.diag[k], s.vdiag[k], std::move(grads[k]), s.masks[k], name(s, "diagonal", k));
+        one(s.bias, s.vbias, std::move(bias_grad), s.bias_mask, name(s, "bias"));
+    }
+
+    // Bootstraps weights (and velocities) whose level cannot carry a step.
+    void refresh_weights() {
+        if (weight_need == 0)
+            return;
+        for (DenseState& s : dense_) {
+            if (!s.trainable)
+                continue;
+            for (std::size_t k = 0; k < s.k; ++k) {
+                ensure(s.diag[k], weight_need, name(s, "diagonal", k));
+                if (!s.vdiag.empty() && !s.vdiag[k].empty())
+                    ensure(s.vdiag[k], weight_need, name(s, "velocity", k));
+            }
+            ensure(s.bias, weight_need, name(s, "bias"));
+            if (!s.vbias.empty())
+                ensure(s.vbias, weight_need, name(s, "bias velocity"));
+        }
+    }
+
+    std::size_t weight_level() const {
+        std::size_t level = SIZE_MAX;
+        for (const DenseState& s : dense_) {
+            if (!s.trainable)
+                continue;
+            for (const V& v : s.diag)
+                level = std::min(level, be_.level(v));
+            level = std::min(level, be_.level(s.bias));
+        }
+        return level == SIZE_MAX ? 0 : level;
+    }
+
+    // One SGD step on a batch: forward, MSE gradient, backward, update.
+    void train_step(const std::vector<V>& inputs, const V& targets, std::size_t t) {
+        step = t;
+        refresh_weights();
+        std::vector<ActivationCache> caches;
+        V out = forward(inputs, &caches);
+        V g = sub(out, targets);  // d(MSE / 2) / d out
+        // Backward, last layer first.
+        std::size_t d = dense_.size();
+        std::size_t a = caches.size();
+        for (std::size_t i = net_.layers().size(); i-- > 0;) {
+            const Layer& layer = net_.layers()[i];
+            if (std::holds_alternative<Dense>(layer)) {
+                DenseState& s = dense_[--d];
+                std::vector<V> grads;
+                V bias_grad;
+                if (s.trainable) {
+                    for (std::size_t k = 0; k < s.k; ++k) {
+                        ensure(g, 1, name(s, "output gradient"));
+                        ensure(s.inputs[k], 1, name(s, "rotated input", k));
+                        grads.push_back(mul(g, s.inputs[k]));
+                    }
+                    bias_grad = g;
+                }
+                if (d > 0)
+                    g = dense_backward(s, g);
+                if (s.trainable)
+                    update(s, std::move(grads), std::move(bias_grad), t);
+                s.inputs.clear();
+            } else {
+                const Activation& f = std::get<Activation>(layer);
+                ActivationCache& c = caches[--a];
+                const std::string what = "layer " + std::to_string(i + 1) + " gradient";
+                ensure(g, 1, what);
+                if (f.is_square()) {
+                    ensure(c.z, 1, "layer " + std::to_string(i + 1) + " cached input");
+                    g = be_.mul_int(mul(g, c.z), 2);
+                } else {
+                    ensure(c.dz, 1, "layer " + std::to_string(i + 1) + " cached derivative");
+                    g = mul(g, c.dz);
+                }
+            }
+        }
+    }
+
+  private:
+    Backend& be_;
+    const Sequential& net_;
+    const Layout& layout_;
+    const Optimizer& opt_;
+    std::vector<DenseState> dense_;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// The trainer
+
+/// Trains a Sequential on encrypted mini-batches (see the top of this header).
+class Trainer {
+  public:
+    /// @throws InvalidArgumentError for 0 steps, a learning rate that is not
+    ///         positive, or a momentum outside [0, 1).
+    Trainer(Sequential net, TrainingOptions options)
+        : net_(std::move(net)), options_(std::move(options)) {
+        if (options_.steps == 0)
+            throw InvalidArgumentError("ml::nn::Trainer: 0 steps; ask for at least 1");
+        if (!(options_.optimizer.learning_rate > 0) ||
+            !std::isfinite(options_.optimizer.learning_rate)) {
+            throw InvalidArgumentError(cloak::detail::message("ml::nn::Trainer: learning rate ",
+                                                              options_.optimizer.learning_rate,
+                                                              " must be positive and finite"));
+        }
+        if (options_.optimizer.method != Method::sgd &&
+            !(options_.optimizer.momentum >= 0 && options_.optimizer.momentum < 1)) {
+            throw InvalidArgumentError(
+                cloak::detail::message("ml::nn::Trainer: momentum ", options_.optimizer.momentum,
+                                       " is outside [0, 1); 0.9 is the usual choice"));
+        }
+    }
+
+    [[nodiscard]] const Sequential& network() const noexcept { return net_; }
+    [[nodiscard]] const TrainingOptions& options() const noexcept { return options_; }
+
+    /// The rotation steps a training step needs (generate their Galois keys);
+    /// with a bootstrapper, only those its own keys do not cover.
+    [[nodiscard]] std::vector<std::int64_t> rotations(
+        const ckks::Context& context, const Layout& layout,
+        const boot::Bootstrapper* bootstrapper = nullptr) const {
+        detail::PlainBackend be(context, context.max_level());
+        detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
+        Dataset zeros = zero_data(layout);
+        (void)run_plain(be, engine, zeros, layout, 1, context.max_level());
+        std::vector<std::int64_t> out;
+        for (std::int64_t k : be.rotations()) {
+            if (!bootstrapper || !bootstrapper->evaluator().has_rotation_key(k))
+                out.push_back(k);
+        }
+        return out;
+    }
+
+    /// The level plan for the options' steps: a dry run on the context's
+    /// primes with data at `data_level` and, when refresh_level > 0,
+    /// bootstrapping that leaves refresh_level levels. Pick the policy of the
+    /// options (fewest: the cheaper of the two).
+    /// @throws LevelError when the steps need more levels than the context has
+    ///         and refresh_level is 0; ParameterError when one operation needs
+    ///         more levels than a bootstrap leaves.
+    [[nodiscard]] Plan plan(const ckks::Context& context, const Layout& layout,
+                            std::size_t data_level, std::size_t refresh_level) const {
+        const RefreshPolicy wanted = options_.policy;
+        if (wanted != RefreshPolicy::fewest)
+            return plan_with(context, layout, data_level, refresh_level, wanted);
+        if (refresh_level == 0)
+            return plan_with(context, layout, data_level, 0, RefreshPolicy::just_in_time);
+        Plan a =
+            plan_with(context, layout, data_level, refresh_level, RefreshPolicy::weights_first);
+        Plan b = plan_with(context, layout, data_level, refresh_level, RefreshPolicy::just_in_time);
+        return b.bootstraps() < a.bootstraps() ? b : a;
+    }
+
+    /// Trains on encrypted batches; nothing is decrypted. With a bootstrapper
+    /// (whose context is the evaluator's), values are refreshed as the plan
+    /// says; without one, the steps must fit in the data's levels.
+    /// @throws KeyMissingError without a relinearization key or a rotation of
+    ///         rotations(); LevelError / ParameterError as plan().
+    [[nodiscard]] EncryptedNetwork fit(const ckks::Evaluator& eval,
+                                       const EncryptedTrainingData& data,
+                                       const boot::Bootstrapper* bootstrapper = nullptr) const {
+        constexpr const char* where = "ml::nn::Trainer::fit";
+        if (data.batches.empty())
+            throw InvalidArgumentError(cloak::detail::message(where, ": no encrypted batches"));
+        if (!eval.has_relin_key()) {
+            throw KeyMissingError(cloak::detail::message(
+                where,
+                ": the evaluator has no relinearization key; build it with "
+                "keygen.relin_key() and keygen.galois_keys(trainer.rotations(...))"));
+        }
+        const ckks::Context& context = eval.context();
+        const std::size_t refresh = bootstrapper ? bootstrapper->output_level() : 0;
+        const std::size_t data_level = data.batches.front().inputs.front().level();
+        const Plan p = plan(context, data.layout, data_level, refresh);
+        const auto start = std::chrono::steady_clock::now();
+        detail::EncryptedBackend be(eval, bootstrapper);
+        detail::Engine<detail::EncryptedBackend> engine(be, net_, data.layout, options_.optimizer);
+        engine.weight_need = p.policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
+        const ckks::Encoder encoder(context);
+        const ckks::Ciphertext zero = eval.multiply_integer(data.batches.front().inputs.front(), 0);
+        engine.scale_fn = [](const ckks::Ciphertext& c) { return c.scale(); };
+        engine.encode_fn = [&](const std::vector<double>& v, std::size_t level, double scale) {
+            ckks::Ciphertext z = eval.drop_level_to(zero, level);
+            z.set_scale(scale);
+            return eval.add(z, encoder.encode(v, {.level = level, .scale = scale}));
+        };
+        // The initial weights are public (seeded): trivial encryptions (m, 0).
+        engine.init(net_.initial_weights(), [&](const std::vector<double>& v) {
+            return engine.encode_fn(v, data_level, context.scale());
+        });
+        EncryptedNetwork out;
+        for (std::size_t t = 1; t <= options_.steps; ++t) {
+            const EncryptedBatch& batch = data.batches[(t - 1) % data.batches.size()];
+            engine.train_step(batch.inputs, batch.targets, t);
+            out.levels_after.push_back(engine.weight_level());
+            if (options_.progress) {
+                options_.progress(
+                    {t, options_.steps,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                         .count(),
+                     engine.events.size(), engine.weight_level()});
+            }
+        }
+        for (auto& s : engine.layers()) {
+            if (s.trainable)
+                out.layers.push_back({s.diag, s.bias});
+        }
+        out.events = engine.events;
+        out.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return out;
+    }
+
+    /// The key owner's step: the trained weights in the clear (frozen layers
+    /// as they were).
+    [[nodiscard]] Weights decrypt(const EncryptedNetwork& trained, const ckks::Decryptor& decryptor,
+                                  const ckks::Encoder& encoder) const {
+        Weights out = net_.initial_weights();
+        std::size_t t = 0;
+        std::size_t d = 0;
+        for (const Layer& layer : net_.layers()) {
+            const Dense* dense = std::get_if<Dense>(&layer);
+            if (!dense)
+                continue;
+            DenseWeights& w = out.layers[d++];
+            if (!dense->trainable)
+                continue;
+            const EncryptedNetwork::Layer& enc = trained.layers.at(t++);
+            const std::size_t mp = std::bit_ceil(w.outputs), np = std::bit_ceil(w.inputs);
+            const std::size_t q = std::max(mp, np);
+            for (std::size_t k = 0; k < enc.diagonals.size(); ++k) {
+                const std::vector<double> v =
+                    encoder.decode_real(decryptor.decrypt(enc.diagonals[k]));
+                for (std::size_t u = 0; u < q; ++u) {
+                    const std::size_t row = u % mp, col = (u + k) % np;
+                    if (row < w.outputs && col < w.inputs)
+                        w.w[row * w.inputs + col] = v[u];
+                }
+            }
+            const std::vector<double> b = encoder.decode_real(decryptor.decrypt(enc.bias));
+            for (std::size_t i = 0; i < w.outputs; ++i)
+                w.b[i] = b[i];
+        }
+        return out;
+    }
+
+    /// The same training in the clear: the same slots, polynomials, order of
+    /// operations, levels and bootstrap points (refresh_level 0: none), in
+    /// double. The reference an encrypted run is compared with.
+    [[nodiscard]] Weights fit_plain(const Dataset& data, const ckks::Context& context,
+                                    const Layout& layout, std::size_t data_level,
+                                    std::size_t refresh_level, Plan* plan_out = nullptr) const {
+        const Plan p = plan(context, layout, data_level, refresh_level);
+        detail::PlainBackend be(context, refresh_level);
+        detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
+        engine.weight_need = p.policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
+        (void)run_plain(be, engine, data, layout, options_.steps, data_level);
+        if (plan_out)
+            *plan_out = p;
+        return engine.read([](const detail::PlainBackend::Value& v) { return v.v; });
+    }
+
+  private:
+    static std::size_t weight_need(const Plan& p) {
+        return std::min(p.step_depth, p.refresh_level);
+    }
+
+    detail::Engine<detail::PlainBackend> plain_engine(detail::PlainBackend& be,
+                                                      const Layout& layout) const {
+        detail::Engine<detail::PlainBackend> engine(be, net_, layout, options_.optimizer);
+        engine.scale_fn = [](const detail::PlainBackend::Value& v) { return v.scale; };
+        engine.encode_fn = [&be](const std::vector<double>& v, std::size_t level, double scale) {
+            detail::PlainBackend::Value x = be.encode(v, level);
+            x.scale = scale;
+            return x;
+        };
+        return engine;
+    }
+
+    Dataset zero_data(const Layout& layout) const {
+        return Dataset(layout.batch, net_.inputs(),
+                       std::vector<double>(layout.batch * net_.inputs(), 0.0),
+                       std::vector<double>(layout.batch, 0.0));
+    }
+
+    // Runs `steps` plain steps; the lowest weight level after each.
+    std::vector<std::size_t> run_plain(detail::PlainBackend& be,
+                                       detail::Engine<detail::PlainBackend>& engine,
+                                       const Dataset& data, const Layout& layout, std::size_t steps,
+                                       std::size_t data_level) const {
+        if (data.features() != net_.inputs()) {
+            throw InvalidArgumentError(
+                cloak::detail::message("ml::nn::Trainer: the dataset has ", data.features(),
+                                       " features; the network takes ", net_.inputs()));
+        }
+        engine.init(net_.initial_weights(),
+                    [&](const std::vector<double>& v) { return be.encode(v, data_level); });
+        const std::size_t batches = (data.rows() + layout.batch - 1) / layout.batch;
+        std::vector<std::vector<detail::PlainBackend::Value>> inputs(batches);
+        std::vector<detail::PlainBackend::Value> targets(batches);
+        for (std::size_t i = 0; i < batches; ++i) {
+            detail::BatchSlots s = detail::batch_slots(net_, layout, data, i, true);
+            for (std::vector<double>& v : s.inputs)
+                inputs[i].push_back(be.encode(std::move(v), data_level));
+            targets[i] = be.encode(std::move(s.targets), data_level);
+        }
+        std::vector<std::size_t> levels;
+        for (std::size_t t = 1; t <= steps; ++t) {
+            const std::size_t b = (t - 1) % batches;
+            engine.train_step(inputs[b], targets[b], t);
+            levels.push_back(engine.weight_level());
+        }
+        return levels;
+    }
+
+    Plan plan_with(const ckks::Context& context, const Layout& layout, std::size_t data_level,
+                   std::size_t refresh_level, RefreshPolicy policy) const {
+        Plan p;
+        p.policy = policy;
+        p.steps = options_.steps;
+        p.refresh_level = refresh_level;
+        p.data_level = data_level;
+        const Dataset zeros = zero_data(layout);
+        {
+            // The depth of one step from weights at the top.
+            const std::size_t top = refresh_level ? refresh_level : data_level;
+            detail::PlainBackend be(context, refresh_level);
+            detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
+            try {
+                engine.init(net_.initial_weights(),
+                            [&](const std::vector<double>& v) { return be.encode(v, top); });
+                detail::BatchSlots s = detail::batch_slots(net_, layout, zeros, 0, true);
+                std::vector<detail::PlainBackend::Value> in;
+                for (std::vector<double>& v : s.inputs)
+                    in.push_back(be.encode(std::move(v), data_level));
+                engine.train_step(in, be.encode(std::move(s.targets), data_level), 1);
+                p.step_depth = top - engine.weight_level();
+                if (!engine.events.empty())
+                    p.step_depth = top + 1;  // deeper than a bootstrap's levels
+            } catch (const LevelError&) {
+                p.step_depth = top + 1;
+            }
+            p.products_per_step = engine.products;
+            p.rotations_per_step = engine.rotations;
+        }
+        detail::PlainBackend be(context, refresh_level);
+        detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
+        engine.weight_need = policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
+        p.levels_after = run_plain(be, engine, zeros, layout, options_.steps, data_level);
+        p.events = engine.events;
+        return p;
+    }
+
+    Sequential net_;
+    TrainingOptions options_;
+};
+
+}  // namespace cloak::inline v0::ml::nn

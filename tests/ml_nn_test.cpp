@@ -1,0 +1,294 @@
+// Tests of small neural networks on encrypted data (ml/nn.hpp): the packed
+// slot algorithm against a textbook mini-batch trainer, encrypted training
+// against the same algorithm in the clear (with and without bootstrapping),
+// the level plan against the levels a run consumes, inference, and bad input.
+// Small insecure parameters (N = 2^12).
+#include <catch2/catch.hpp>
+
+#include <cloak/boot/bootstrapper.hpp>
+#include <cloak/boot/parameters.hpp>
+#include <cloak/ckks/encoder.hpp>
+#include <cloak/ckks/encryptor.hpp>
+#include <cloak/ckks/evaluator.hpp>
+#include <cloak/ckks/keys.hpp>
+#include <cloak/ml/dataset.hpp>
+#include <cloak/ml/nn.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace cloak;
+using ml::nn::Activation;
+using ml::nn::Dense;
+
+ckks::Parameters small_parameters(std::size_t levels) {
+    std::vector<int> log_q(levels + 1, 40);
+    log_q[0] = 60;
+    return ckks::Parameters::from({.log_n = 12,
+                                   .log_q = log_q,
+                                   .log_p = {60, 60},
+                                   .log_scale = 40,
+                                   .security = rlwe::Security::insecure_for_testing_only});
+}
+
+// A textbook mini-batch trainer (loops over samples), independent of the
+// packing: MSE / 2, the same batches, update rules and polynomials.
+ml::nn::Weights reference_training(const ml::nn::Sequential& net, const ml::Dataset& data,
+                                   std::size_t batch, std::size_t steps,
+                                   const ml::nn::Optimizer& opt) {
+    ml::nn::Weights w = net.initial_weights();
+    ml::nn::Weights v = w;
+    for (auto& l : v.layers) {
+        std::fill(l.w.begin(), l.w.end(), 0.0);
+        std::fill(l.b.begin(), l.b.end(), 0.0);
+    }
+    const std::size_t batches = (data.rows() + batch - 1) / batch;
+    for (std::size_t t = 1; t <= steps; ++t) {
+        ml::nn::Weights grad = v;
+        for (auto& l : grad.layers) {
+            std::fill(l.w.begin(), l.w.end(), 0.0);
+            std::fill(l.b.begin(), l.b.end(), 0.0);
+        }
+        for (std::size_t s = 0; s < batch; ++s) {
+            const std::size_t row = (((t - 1) % batches) * batch + s) % data.rows();
+            // Forward, keeping every layer's input.
+            std::vector<std::vector<double>> values{
+                std::vector<double>(data.row(row).begin(), data.row(row).end())};
+            std::size_t d = 0;
+            for (const ml::nn::Layer& layer : net.layers()) {
+                const std::vector<double>& a = values.back();
+                std::vector<double> z;
+                if (std::holds_alternative<Dense>(layer)) {
+                    const auto& l = w.layers[d++];
+                    z.assign(l.outputs, 0.0);
+                    for (std::size_t i = 0; i < l.outputs; ++i) {
+                        z[i] = l.b[i];
+                        for (std::size_t j = 0; j < l.inputs; ++j)
+                            z[i] += l.at(i, j) * a[j];
+                    }
+                } else {
+                    for (double x : a)
+                        z.push_back(std::get<Activation>(layer)(x));
+                }
+                values.push_back(z);
+            }
+            std::vector<double> g = values.back();
+            if (g.size() == 1) {
+                g[0] -= data.labels()[row];
+            } else {
+                g[data.labels()[row] > 0.5 ? 1 : 0] -= 1.0;
+            }
+            d = w.layers.size();
+            for (std::size_t i = net.layers().size(); i-- > 0;) {
+                const std::vector<double>& in = values[i];
+                if (std::holds_alternative<Dense>(net.layers()[i])) {
+                    const auto& l = w.layers[--d];
+                    auto& gl = grad.layers[d];
+                    std::vector<double> gx(l.inputs, 0.0);
+                    for (std::size_t r = 0; r < l.outputs; ++r) {
+                        gl.b[r] += g[r];
+                        for (std::size_t c = 0; c < l.inputs; ++c) {
+                            gl.w[r * l.inputs + c] += g[r] * in[c];
+                            gx[c] += l.at(r, c) * g[r];
+                        }
+                    }
+                    g = gx;
+                } else {
+                    for (std::size_t j = 0; j < g.size(); ++j)
+                        g[j] *= std::get<Activation>(net.layers()[i]).derivative(in[j]);
+                }
+            }
+        }
+        const double lr = opt.rate(t) / static_cast<double>(batch);
+        const double mu = opt.momentum;
+        for (std::size_t l = 0; l < w.layers.size(); ++l) {
+            auto apply = [&](std::vector<double>& wv, std::vector<double>& vv,
+                             const std::vector<double>& gv) {
+                for (std::size_t i = 0; i < wv.size(); ++i) {
+                    const double step = lr * gv[i];
+                    if (opt.method == ml::nn::Method::sgd) {
+                        wv[i] -= step;
+                    } else if (opt.method == ml::nn::Method::momentum) {
+                        vv[i] = mu * vv[i] - step;
+                        wv[i] += vv[i];
+                    } else {
+                        wv[i] += mu * mu * vv[i] - (1 + mu) * step;
+                        vv[i] = mu * vv[i] - step;
+                    }
+                }
+            };
+            apply(w.layers[l].w, v.layers[l].w, grad.layers[l].w);
+            apply(w.layers[l].b, v.layers[l].b, grad.layers[l].b);
+        }
+    }
+    return w;
+}
+
+ml::Dataset circles(std::size_t points, std::uint64_t seed) {
+    const ml::Dataset raw = ml::synthetic_circles(points, seed);
+    std::vector<double> values(raw.values().begin(), raw.values().end());
+    for (double& x : values)
+        x = std::clamp(x / 1.2, -1.0, 1.0);
+    return ml::Dataset(raw.rows(), 2, values,
+                       std::vector<double>(raw.labels().begin(), raw.labels().end()));
+}
+
+}  // namespace
+
+TEST_CASE("ml/nn/packing: the slot algorithm equals textbook mini-batch training", "[ml][nn]") {
+    const ckks::Context context(small_parameters(4));
+    const ml::Dataset data = circles(96, 3);
+    struct Case {
+        std::vector<ml::nn::Layer> layers;
+        ml::nn::Optimizer opt;
+        std::size_t batch;
+    };
+    const std::vector<Case> cases = {
+        {{Dense{2, 4}, Activation::square(), Dense{4, 1}}, ml::nn::Optimizer::sgd(0.5), 16},
+        {{Dense{2, 5}, Activation::sigmoid(3, 8), Dense{5, 1}},
+         ml::nn::Optimizer::with_momentum(0.3, 0.8),
+         32},
+        {{Dense{2, 3}, Activation::tanh(5, 4), Dense{3, 4}, Activation::square(), Dense{4, 2}},
+         ml::nn::Optimizer::nesterov(0.2, 0.9),
+         8},
+        {{Dense{2, 8}, Activation::relu(4, 4), Dense{8, 8}, Activation::square(), Dense{8, 1}},
+         ml::nn::Optimizer::sgd(0.1),
+         64},
+    };
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+        const ml::nn::Sequential net(cases[c].layers, 7 + c);
+        const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), cases[c].batch);
+        // Plenty of levels and a "bootstrap" that is the identity in the clear.
+        const ml::nn::Trainer trainer(net, {.optimizer = cases[c].opt, .steps = 5});
+        const ml::nn::Weights packed = trainer.fit_plain(data, context, layout, 4, 4);
+        const ml::nn::Weights reference =
+            reference_training(net, data, cases[c].batch, 5, cases[c].opt);
+        INFO("case " << c << ": " << net.to_string());
+        CHECK(packed.max_difference(reference) < 1e-9);
+        CHECK(packed.max_difference(net.initial_weights()) > 1e-3);  // it trained
+    }
+}
+
+TEST_CASE("ml/nn/logN=12 encrypted 2-4-1 training equals the same algorithm in the clear",
+          "[ml][nn]") {
+    const ckks::Context context(small_parameters(22));
+    const ml::Dataset data = circles(64, 5);
+    const ml::nn::Sequential net({Dense{2, 4}, Activation::square(), Dense{4, 1}}, 11);
+    const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), 32);
+    REQUIRE(layout.block == 4);
+    REQUIRE(layout.replicas == 16);
+    std::size_t reports = 0;
+    const ml::nn::Trainer trainer(net, {.optimizer = ml::nn::Optimizer::nesterov(0.5, 0.5),
+                                        .steps = 2,
+                                        .progress = [&](const ml::nn::StepReport& r) {
+                                            ++reports;
+                                            CHECK(r.step == reports);
+                                            CHECK(r.bootstraps == 0);
+                                        }});
+    ml::nn::Plan plan;
+    const ml::nn::Weights plain = trainer.fit_plain(data, context, layout, 22, 0, &plan);
+    REQUIRE(plan.bootstraps() == 0);
+    REQUIRE(plan.step_depth > 0);
+    REQUIRE(plan.levels_after.size() == 2);
+
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(trainer.rotations(context, layout)));
+    const ml::nn::EncryptedTrainingData encrypted =
+        ml::nn::encrypt(context, encryptor, encoder, net, layout, data);
+    const ml::nn::EncryptedNetwork trained = trainer.fit(eval, encrypted);
+    REQUIRE(reports == 2);
+    CHECK(trained.levels_after == plan.levels_after);
+    CHECK(trained.events.empty());
+    const ml::nn::Weights decrypted = trainer.decrypt(trained, decryptor, encoder);
+    const double difference = decrypted.max_difference(plain);
+    INFO("max |encrypted - plain| = " << difference);
+    CHECK(difference < 1e-5);  // measured 1e-7
+    CHECK(plain.max_difference(net.initial_weights()) > 1e-2);
+}
+
+TEST_CASE("ml/nn/logN=12 training with bootstrapping follows the plan and matches the clear",
+          "[ml][nn][boot]") {
+    // Insecure test chain: 9 user levels above the bootstrapping circuit.
+    const boot::Parameters params =
+        boot::Parameters::from({.log_n = 12,
+                                .log_q0 = 48,
+                                .log_q_user = std::vector<int>(9, 40),
+                                .log_p = {61, 61, 61, 61},
+                                .log_scale = 40,
+                                .secret = ckks::SecretDistribution::sparse_ternary,
+                                .hamming_weight = 64,
+                                .security = rlwe::Security::insecure_for_testing_only});
+    const ckks::Context context(params.ckks());
+    const ml::Dataset data = circles(64, 9);
+    const ml::nn::Sequential net({Dense{2, 4}, Activation::square(), Dense{4, 1}}, 13);
+    const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), 32);
+    const ml::nn::Trainer trainer(net, {.optimizer = ml::nn::Optimizer::sgd(0.5), .steps = 2});
+    const std::size_t top = params.output_level();
+    ml::nn::Plan plan;
+    const ml::nn::Weights plain = trainer.fit_plain(data, context, layout, top, top, &plan);
+    INFO(plan.to_string());
+    REQUIRE(plan.step_depth <= top);
+    REQUIRE(plan.bootstraps() > 0);  // the weights are refreshed inside the run
+
+    ckks::KeyGenerator keygen(context);
+    const boot::Bootstrapper bootstrapper(context, keygen, params);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ckks::Evaluator eval(
+        context, keygen.relin_key(),
+        keygen.galois_keys(trainer.rotations(context, layout, &bootstrapper)));
+    const ml::nn::EncryptedTrainingData encrypted =
+        ml::nn::encrypt(context, encryptor, encoder, net, layout, data, {.level = top});
+    const ml::nn::EncryptedNetwork trained = trainer.fit(eval, encrypted, &bootstrapper);
+    CHECK(trained.events == plan.events);
+    CHECK(trained.levels_after == plan.levels_after);
+    const ml::nn::Weights decrypted = trainer.decrypt(trained, decryptor, encoder);
+    const double difference = decrypted.max_difference(plain);
+    INFO("max |encrypted - plain| = " << difference << " after " << trained.events.size()
+                                      << " bootstraps");
+    CHECK(difference < 1e-5);  // measured 1e-8
+}
+
+TEST_CASE("ml/nn/errors name the value, the limit and the fix", "[ml][nn]") {
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_AS(ml::nn::Sequential({Dense{2, 4}, Activation::square(), Dense{3, 1}}),
+                    ShapeError);
+    CHECK_THROWS_WITH(ml::nn::Sequential({Dense{2, 4}, Activation::square(), Dense{3, 1}}),
+                      Contains("takes 3 inputs") && Contains("gives 4"));
+    CHECK_THROWS_AS(ml::nn::Sequential({Activation::square(), Dense{3, 1}}), ShapeError);
+    CHECK_THROWS_AS(ml::nn::Sequential({Dense{2, 4, true, std::vector<double>(7, 0.0)}}),
+                    ShapeError);
+    CHECK_THROWS_AS(Activation::polynomial(ckks::Polynomial::power({0.0, 1.0}), 4.0),
+                    InvalidArgumentError);
+    CHECK_THROWS_AS(Activation::polynomial(ckks::Polynomial::power({0.0, 1.0, 1.0}), -1.0),
+                    InvalidArgumentError);
+
+    const ckks::Context context(small_parameters(6));
+    const ml::nn::Sequential net({Dense{2, 16}, Activation::square(), Dense{16, 1}});
+    CHECK_THROWS_WITH(ml::nn::Layout::of(net, context.slots(), 256),
+                      Contains("4096 slots") && Contains("at most 128"));
+    CHECK_THROWS_AS(ml::nn::Layout::of(net, context.slots(), 100), ShapeError);
+    CHECK_THROWS_AS(ml::nn::Trainer(net, {.steps = 0}), InvalidArgumentError);
+    CHECK_THROWS_AS(ml::nn::Trainer(net, {.optimizer = ml::nn::Optimizer::sgd(-1.0)}),
+                    InvalidArgumentError);
+
+    // Too few levels and no bootstrapping: the plan says so before any work.
+    const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), 64);
+    const ml::nn::Trainer trainer(net, {.steps = 3});
+    CHECK_THROWS_AS(trainer.plan(context, layout, 6, 0), LevelError);
+    CHECK_THROWS_WITH(trainer.plan(context, layout, 6, 0), Contains("pass a boot::Bootstrapper"));
+    // A bootstrap that leaves fewer levels than one operation needs.
+    const ml::nn::Sequential deep({Dense{2, 4}, Activation::sigmoid(15, 8), Dense{4, 1}});
+    const ml::nn::Trainer deep_trainer(deep, {.steps = 1});
+    CHECK_THROWS_AS(deep_trainer.plan(context, ml::nn::Layout::of(deep, context.slots(), 64), 6, 3),
+                    ParameterError);
+}
