@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -291,4 +292,82 @@ TEST_CASE("ml/nn/errors name the value, the limit and the fix", "[ml][nn]") {
     const ml::nn::Trainer deep_trainer(deep, {.steps = 1});
     CHECK_THROWS_AS(deep_trainer.plan(context, ml::nn::Layout::of(deep, context.slots(), 64), 6, 3),
                     ParameterError);
+}
+
+TEST_CASE("ml/nn/logN=12 encrypted inference equals plaintext inference", "[ml][nn]") {
+    const ckks::Context context(small_parameters(10));
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ml::Dataset data = circles(300, 4);
+
+    SECTION("MLP, one sample a block, plaintext weights") {
+        const ml::nn::Sequential net({Dense{2, 8}, Activation::sigmoid(3, 8), Dense{8, 4},
+                                      Activation::square(), Dense{4, 2}},
+                                     3);
+        const ckks::Evaluator eval(context, keygen.relin_key(),
+                                   keygen.galois_keys(ml::nn::inference_rotations(context, net)));
+        const ml::nn::EncryptedInputs inputs =
+            ml::nn::encrypt_inputs(context, encryptor, encoder, net, data);
+        REQUIRE(inputs.groups.size() == 2);  // 256 samples a ciphertext
+        const std::vector<double> out =
+            ml::nn::decrypt_outputs(decryptor, encoder, net, inputs,
+                                    ml::nn::predict(eval, net, net.initial_weights(), inputs));
+        REQUIRE(out.size() == 600);
+        double worst = 0;
+        for (std::size_t i = 0; i < data.rows(); ++i) {
+            const std::vector<double> expected = net.predict(net.initial_weights(), data.row(i));
+            for (std::size_t o = 0; o < 2; ++o)
+                worst = std::max(worst, std::fabs(out[2 * i + o] - expected[o]));
+        }
+        INFO("max error " << worst);
+        CHECK(worst < 1e-5);  // measured 4e-7
+    }
+
+    SECTION("CNN, CryptoNets packing (one ciphertext per pixel)") {
+        // 1 x 6 x 6 images, 2 filters 3 x 3 stride 1 padding 1 (2 x 5 x 5), square,
+        // dense 50 -> 4, square, dense 4 -> 2.
+        std::mt19937_64 rng(5);
+        const auto draw = [&](std::size_t n, double a) {
+            std::vector<double> v(n);
+            for (double& x : v)
+                x = a * (2.0 * std::generate_canonical<double, 53>(rng) - 1.0);
+            return v;
+        };
+        ml::nn::FeatureMajorNetwork net;
+        net.stages.push_back(
+            {ml::nn::LinearMap::convolution(1, 6, 6, 2, 3, 1, 1, draw(18, 0.5), draw(2, 0.1)),
+             true});
+        net.stages.push_back({ml::nn::LinearMap::dense(50, 4, draw(200, 0.2), draw(4, 0.1)), true});
+        net.stages.push_back({ml::nn::LinearMap::dense(4, 2, draw(8, 0.5), draw(2, 0.1)), false});
+        REQUIRE(net.stages[0].map.outputs() == 50);
+        REQUIRE(net.depth() == 5);
+        const std::size_t images = context.slots();
+        std::vector<std::vector<double>> pixels(36, std::vector<double>(images));
+        for (auto& p : pixels)
+            p = draw(images, 1.0);
+        std::vector<ckks::Ciphertext> in;
+        for (const auto& p : pixels)
+            in.push_back(encryptor.encrypt(encoder.encode(p)));
+        const ckks::Evaluator eval(context, keygen.relin_key());
+        const std::vector<ckks::Ciphertext> out = net.evaluate(eval, in);
+        REQUIRE(out.size() == 2);
+        std::vector<std::vector<double>> decoded;
+        for (const auto& c : out)
+            decoded.push_back(encoder.decode_real(decryptor.decrypt(c)));
+        double worst = 0;
+        for (std::size_t s = 0; s < images; s += 7) {
+            std::vector<double> x(36);
+            for (std::size_t j = 0; j < 36; ++j)
+                x[j] = pixels[j][s];
+            const std::vector<double> expected = net.predict(x);
+            for (std::size_t o = 0; o < 2; ++o)
+                worst = std::max(worst, std::fabs(decoded[o][s] - expected[o]));
+        }
+        INFO("max error " << worst);
+        CHECK(worst < 1e-6);
+        CHECK_THROWS_AS(net.evaluate(eval, std::vector<ckks::Ciphertext>(in.begin(), in.end() - 1)),
+                        ShapeError);
+    }
 }

@@ -68,6 +68,7 @@
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/polynomial.hpp>
 #include <cloak/core/error.hpp>
+#include <cloak/core/parallel.hpp>
 #include <cloak/ml/dataset.hpp>
 #include <cloak/ml/logistic_regression.hpp>
 
@@ -958,6 +959,8 @@ class Engine {
     }
 
     // Sets up the layers' states; `encode` turns slots into a Value.
+    bool all_plain = false;  // every layer's weights in the clear (inference)
+
     template <typename Encode>
     void init(const Weights& weights, Encode&& encode) {
         dense_.clear();
@@ -974,7 +977,7 @@ class Engine {
             s.mp = padded(s.m);
             s.np = padded(s.n);
             s.k = std::min(s.mp, s.np);
-            s.trainable = layer->trainable;
+            s.trainable = layer->trainable && !all_plain;
             for (std::size_t k = 0; k < s.k; ++k) {
                 if (s.trainable) {
                     s.diag.push_back(encode(diagonal_slots(w, s.mp, s.np, k, false)));
@@ -1028,10 +1031,12 @@ class Engine {
         const std::size_t top = be_.refresh_level();
         if (top == 0) {
             throw LevelError(cloak::detail::message(
-                "ml::nn::Trainer: ", what, " is at level ", be_.level(v), " in step ", step,
+                "ml::nn: ", what, " is at level ", be_.level(v),
+                step ? cloak::detail::message(" in step ", step) : std::string(),
                 " and the next operation needs ", need,
-                "; the levels ran out: pass a boot::Bootstrapper to fit(), or train fewer steps "
-                "(Trainer::plan() says how many levels each step takes)"));
+                "; the levels ran out: pass a boot::Bootstrapper to fit() or predict(), train "
+                "fewer steps, or use parameters with more levels (Trainer::plan() says how "
+                "many levels each step takes)"));
         }
         if (need > top) {
             throw ParameterError(
@@ -1628,6 +1633,288 @@ class Trainer {
 
     Sequential net_;
     TrainingOptions options_;
+};
+
+// ---------------------------------------------------------------------------
+// Encrypted inference of a trained MLP (the training layout, one sample a block)
+
+/// Samples encrypted for inference: the first layer's rotated inputs of
+/// slots / P samples per group of ciphertexts.
+struct EncryptedInputs {
+    Layout layout;
+    std::vector<std::vector<ckks::Ciphertext>> groups;
+    std::size_t rows = 0;
+};
+
+/// The client's step: encrypts `data`'s features (in [-1, 1]) in groups of
+/// slots / P samples (the layout of a batch of that size, no replicas).
+/// @throws as encrypt().
+[[nodiscard]] inline EncryptedInputs encrypt_inputs(const ckks::Context& context,
+                                                    const ckks::Encryptor& encryptor,
+                                                    const ckks::Encoder& encoder,
+                                                    const Sequential& net, const Dataset& data,
+                                                    const EncryptOptions& options = {}) {
+    const Layout layout = Layout::of(net, context.slots(), context.slots() / net.block());
+    const EncryptedTrainingData batches =
+        encrypt(context, encryptor, encoder, net, layout, data, options);
+    EncryptedInputs out{layout, {}, data.rows()};
+    for (const EncryptedBatch& b : batches.batches)
+        out.groups.push_back(b.inputs);
+    return out;
+}
+
+/// The network's outputs on encrypted inputs, one ciphertext per group (output
+/// o of sample b at slot b P + o). `weights` are the model owner's, in the
+/// clear on the server (plaintext products); pass a bootstrapper for networks
+/// deeper than the inputs' levels.
+/// @throws KeyMissingError without a rotation of inference_rotations();
+///         LevelError when the levels run out without a bootstrapper.
+[[nodiscard]] inline std::vector<ckks::Ciphertext> predict(
+    const ckks::Evaluator& eval, const Sequential& net, const Weights& weights,
+    const EncryptedInputs& inputs, const boot::Bootstrapper* bootstrapper = nullptr) {
+    detail::EncryptedBackend be(eval, bootstrapper);
+    const Optimizer unused;
+    detail::Engine<detail::EncryptedBackend> engine(be, net, inputs.layout, unused);
+    engine.all_plain = true;
+    const ckks::Encoder encoder(eval.context());
+    const ckks::Ciphertext zero = eval.multiply_integer(inputs.groups.at(0).at(0), 0);
+    engine.scale_fn = [](const ckks::Ciphertext& c) { return c.scale(); };
+    engine.encode_fn = [&](const std::vector<double>& v, std::size_t level, double scale) {
+        ckks::Ciphertext z = eval.drop_level_to(zero, level);
+        z.set_scale(scale);
+        return eval.add(z, encoder.encode(v, {.level = level, .scale = scale}));
+    };
+    engine.init(weights, [](const std::vector<double>&) { return ckks::Ciphertext(); });
+    std::vector<ckks::Ciphertext> out;
+    for (const std::vector<ckks::Ciphertext>& group : inputs.groups)
+        out.push_back(engine.forward(group, nullptr));
+    return out;
+}
+
+/// The rotation steps predict() needs for `net` (plaintext weights).
+[[nodiscard]] inline std::vector<std::int64_t> inference_rotations(const ckks::Context& context,
+                                                                   const Sequential& net) {
+    const Layout layout = Layout::of(net, context.slots(), context.slots() / net.block());
+    detail::PlainBackend be(context, context.max_level());
+    const Optimizer unused;
+    detail::Engine<detail::PlainBackend> engine(be, net, layout, unused);
+    engine.all_plain = true;
+    engine.scale_fn = [](const detail::PlainBackend::Value& v) { return v.scale; };
+    engine.encode_fn = [&be](const std::vector<double>& v, std::size_t level, double scale) {
+        detail::PlainBackend::Value x = be.encode(v, level);
+        x.scale = scale;
+        return x;
+    };
+    engine.init(net.initial_weights(),
+                [&](const std::vector<double>& v) { return be.encode(v, context.max_level()); });
+    const Dataset zeros(1, net.inputs(), std::vector<double>(net.inputs(), 0.0), {0.0});
+    detail::BatchSlots s = detail::batch_slots(net, layout, zeros, 0, false);
+    std::vector<detail::PlainBackend::Value> in;
+    for (std::vector<double>& v : s.inputs)
+        in.push_back(be.encode(std::move(v), context.max_level()));
+    (void)engine.forward(in, nullptr);
+    return {be.rotations().begin(), be.rotations().end()};
+}
+
+/// The key owner's step: rows x outputs values, row-major.
+[[nodiscard]] inline std::vector<double> decrypt_outputs(const ckks::Decryptor& decryptor,
+                                                         const ckks::Encoder& encoder,
+                                                         const Sequential& net,
+                                                         const EncryptedInputs& inputs,
+                                                         const std::vector<ckks::Ciphertext>& out) {
+    std::vector<double> values;
+    const std::size_t per = inputs.layout.blocks();
+    for (std::size_t g = 0; g < out.size(); ++g) {
+        const std::vector<double> slots = encoder.decode_real(decryptor.decrypt(out[g]));
+        for (std::size_t b = 0; b < per && g * per + b < inputs.rows; ++b)
+            for (std::size_t o = 0; o < net.outputs(); ++o)
+                values.push_back(slots[b * inputs.layout.block + o]);
+    }
+    return values;
+}
+
+// ---------------------------------------------------------------------------
+// Feature-major inference: CryptoNets packing (one ciphertext per feature,
+// one sample per slot), for convolutional networks with plaintext weights.
+
+/// A plaintext linear map on feature vectors: out_i = b_i + sum w_ij in_j over
+/// the listed (j, w_ij) of row i. A convolution is one (convolution()).
+struct LinearMap {
+    std::size_t inputs = 0;
+    std::vector<std::vector<std::pair<std::size_t, double>>> rows;
+    std::vector<double> bias;
+
+    /// A dense outputs x inputs matrix (row-major) and its biases.
+    /// @throws ShapeError for sizes that disagree.
+    [[nodiscard]] static LinearMap dense(std::size_t inputs, std::size_t outputs,
+                                         std::span<const double> w, std::span<const double> b) {
+        if (w.size() != inputs * outputs || b.size() != outputs) {
+            throw ShapeError(cloak::detail::message(
+                "ml::nn::LinearMap::dense: ", w.size(), " weights and ", b.size(), " biases for a ",
+                outputs, " x ", inputs, " layer; pass ", inputs * outputs, " and ", outputs));
+        }
+        LinearMap m{inputs, std::vector<std::vector<std::pair<std::size_t, double>>>(outputs),
+                    std::vector<double>(b.begin(), b.end())};
+        for (std::size_t i = 0; i < outputs; ++i)
+            for (std::size_t j = 0; j < inputs; ++j)
+                m.rows[i].push_back({j, w[i * inputs + j]});
+        return m;
+    }
+
+    /// A convolution of a channels x height x width input (zero-padded by
+    /// `padding` at the bottom and right, as CryptoNets pads 28 x 28 to 29 x 29)
+    /// with `filters` kernels of channels x k x k (weights filter-major), stride
+    /// s: filters x oh x ow outputs, oh = (height + padding - k) / s + 1.
+    /// @throws ShapeError for weights of the wrong size or a kernel larger than the input.
+    [[nodiscard]] static LinearMap convolution(std::size_t channels, std::size_t height,
+                                               std::size_t width, std::size_t filters,
+                                               std::size_t k, std::size_t stride,
+                                               std::size_t padding, std::span<const double> w,
+                                               std::span<const double> b) {
+        if (w.size() != filters * channels * k * k || b.size() != filters || k > height + padding ||
+            k > width + padding || stride == 0) {
+            throw ShapeError(cloak::detail::message(
+                "ml::nn::LinearMap::convolution: ", w.size(), " weights, ", b.size(),
+                " biases, kernel ", k, ", stride ", stride, " for ", channels, " x ", height, " x ",
+                width, " inputs; pass filters x channels x k x k = ", filters * channels * k * k,
+                " weights and ", filters, " biases"));
+        }
+        const std::size_t oh = (height + padding - k) / stride + 1;
+        const std::size_t ow = (width + padding - k) / stride + 1;
+        LinearMap m{channels * height * width, {}, {}};
+        for (std::size_t f = 0; f < filters; ++f) {
+            for (std::size_t y = 0; y < oh; ++y) {
+                for (std::size_t x = 0; x < ow; ++x) {
+                    std::vector<std::pair<std::size_t, double>> row;
+                    for (std::size_t c = 0; c < channels; ++c)
+                        for (std::size_t dy = 0; dy < k; ++dy)
+                            for (std::size_t dx = 0; dx < k; ++dx) {
+                                const std::size_t iy = y * stride + dy, ix = x * stride + dx;
+                                if (iy < height && ix < width)
+                                    row.push_back({(c * height + iy) * width + ix,
+                                                   w[((f * channels + c) * k + dy) * k + dx]});
+                            }
+                    m.rows.push_back(std::move(row));
+                    m.bias.push_back(b[f]);
+                }
+            }
+        }
+        return m;
+    }
+
+    [[nodiscard]] std::size_t outputs() const noexcept { return rows.size(); }
+
+    [[nodiscard]] std::vector<double> apply(std::span<const double> x) const {
+        std::vector<double> out(bias);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            for (const auto& [j, w] : rows[i])
+                out[i] += w * x[j];
+        return out;
+    }
+};
+
+/// A feature-major network: linear maps, each optionally followed by x^2.
+struct FeatureMajorNetwork {
+    struct Stage {
+        LinearMap map;
+        bool square = false;
+    };
+    std::vector<Stage> stages;
+
+    /// Levels: one per map, one per square.
+    [[nodiscard]] std::size_t depth() const {
+        std::size_t d = 0;
+        for (const Stage& s : stages)
+            d += 1 + (s.square ? 1 : 0);
+        return d;
+    }
+
+    [[nodiscard]] std::vector<double> predict(std::span<const double> x) const {
+        std::vector<double> a(x.begin(), x.end());
+        for (const Stage& s : stages) {
+            a = s.map.apply(a);
+            if (s.square)
+                for (double& v : a)
+                    v *= v;
+        }
+        return a;
+    }
+
+    /// The CryptoNets shape (Gilad-Bachrach et al. 2016) for 28 x 28 inputs:
+    /// convolution 5 x 5, stride 2, 5 maps on the image padded to 29 x 29 (845
+    /// outputs), square, dense 845 -> 100, square, dense 100 -> 10. Seeded
+    /// weights (a shape to time, not a trained model).
+    [[nodiscard]] static FeatureMajorNetwork cryptonets(std::uint64_t seed = 1) {
+        std::mt19937_64 rng(seed);
+        const auto draw = [&](std::size_t n, double a) {
+            std::vector<double> v(n);
+            for (double& x : v)
+                x = a * ml::detail::uniform_symmetric(rng);
+            return v;
+        };
+        FeatureMajorNetwork net;
+        net.stages.push_back(
+            {LinearMap::convolution(1, 28, 28, 5, 5, 2, 1, draw(125, 0.2), draw(5, 0.1)), true});
+        net.stages.push_back({LinearMap::dense(845, 100, draw(84500, 0.03), draw(100, 0.1)), true});
+        net.stages.push_back({LinearMap::dense(100, 10, draw(1000, 0.1), draw(10, 0.1)), false});
+        return net;
+    }
+
+    /// The server's step: one ciphertext per input feature (sample j in slot
+    /// j), one per output. Each map is a sum of plaintext-constant products,
+    /// rescaled once per output; each square a product. No rotation keys.
+    /// @throws ShapeError for a feature count other than the first map's inputs;
+    ///         LevelError when the inputs have fewer than depth() levels.
+    [[nodiscard]] std::vector<ckks::Ciphertext> evaluate(
+        const ckks::Evaluator& eval, const std::vector<ckks::Ciphertext>& inputs) const {
+        if (stages.empty() || inputs.size() != stages.front().map.inputs) {
+            throw ShapeError(cloak::detail::message(
+                "ml::nn::FeatureMajorNetwork::evaluate: ", inputs.size(),
+                " input ciphertexts; the network takes ",
+                stages.empty() ? 0 : stages.front().map.inputs, " (one per feature)"));
+        }
+        if (inputs.front().level() < depth()) {
+            throw LevelError(cloak::detail::message(
+                "ml::nn::FeatureMajorNetwork::evaluate: the inputs are at level ",
+                inputs.front().level(), " and the network needs ", depth(),
+                "; encrypt them at a higher level or use parameters with more levels"));
+        }
+        const ckks::Encoder encoder(eval.context());
+        std::vector<ckks::Ciphertext> a = inputs;
+        for (const Stage& s : stages) {
+            const std::size_t level = a.front().level();
+            const double prime = eval.prime_at(level);
+            std::vector<ckks::Ciphertext> next(s.map.outputs());
+            core::parallel_for(s.map.outputs(), core::parallel_threshold, [&](std::size_t i) {
+                ckks::Ciphertext acc;
+                for (const auto& [j, w] : s.map.rows[i]) {
+                    if (w == 0.0)
+                        continue;
+                    ckks::Ciphertext term = eval.multiply(
+                        a[j],
+                        encoder.encode(w, {.level = level, .scale = prime, .slots = a[j].slots()}));
+                    if (acc.empty())
+                        acc = std::move(term);
+                    else
+                        eval.add_inplace(acc, term);
+                }
+                if (acc.empty())
+                    acc = eval.multiply(
+                        a.front(),
+                        encoder.encode(
+                            0.0, {.level = level, .scale = prime, .slots = a.front().slots()}));
+                eval.rescale_inplace(acc);
+                acc = eval.add(acc, s.map.bias[i]);
+                if (s.square) {
+                    acc = eval.square(acc);
+                    eval.rescale_inplace(acc);
+                }
+                next[i] = std::move(acc);
+            });
+            a = std::move(next);
+        }
+        return a;
+    }
 };
 
 }  // namespace cloak::inline v0::ml::nn
