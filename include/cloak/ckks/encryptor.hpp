@@ -184,6 +184,7 @@ class Decryptor {
             flood.to_evaluation();
         }
         ring::add_inplace(plaintext.poly(), flood);
+        detail::wipe(flood);  // with it, anyone could subtract the flooding again
         return plaintext;
     }
 
