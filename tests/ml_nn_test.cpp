@@ -14,9 +14,11 @@
 #include <cloak/ml/dataset.hpp>
 #include <cloak/ml/nn.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,10 +39,12 @@ ckks::Parameters small_parameters(std::size_t levels) {
 }
 
 // A textbook mini-batch trainer (loops over samples), independent of the
-// packing: MSE / 2, the same batches, update rules and polynomials.
+// packing: MSE / 2 (or the softmax cross-entropy with the same polynomials),
+// the same batches, update rules and polynomials.
 ml::nn::Weights reference_training(const ml::nn::Sequential& net, const ml::Dataset& data,
                                    std::size_t batch, std::size_t steps,
-                                   const ml::nn::Optimizer& opt) {
+                                   const ml::nn::Optimizer& opt,
+                                   const ml::nn::SoftmaxCrossEntropy* softmax = nullptr) {
     ml::nn::Weights w = net.initial_weights();
     ml::nn::Weights v = w;
     for (auto& l : v.layers) {
@@ -78,10 +82,12 @@ ml::nn::Weights reference_training(const ml::nn::Sequential& net, const ml::Data
                 values.push_back(z);
             }
             std::vector<double> g = values.back();
+            if (softmax)
+                g = softmax->probabilities(g);
             if (g.size() == 1) {
                 g[0] -= data.labels()[row];
             } else {
-                g[data.labels()[row] > 0.5 ? 1 : 0] -= 1.0;
+                g[static_cast<std::size_t>(std::lround(data.labels()[row]))] -= 1.0;
             }
             d = w.layers.size();
             for (std::size_t i = net.layers().size(); i-- > 0;) {
@@ -136,6 +142,28 @@ ml::Dataset circles(std::size_t points, std::uint64_t seed) {
         x = std::clamp(x / 1.2, -1.0, 1.0);
     return ml::Dataset(raw.rows(), 2, values,
                        std::vector<double>(raw.labels().begin(), raw.labels().end()));
+}
+
+// Three classes: the circles' inner class split by the sign of the first feature.
+ml::Dataset three_classes(std::size_t points, std::uint64_t seed) {
+    const ml::Dataset two = circles(points, seed);
+    std::vector<double> labels(two.labels().begin(), two.labels().end());
+    for (std::size_t i = 0; i < two.rows(); ++i)
+        if (labels[i] > 0.5 && two.x(i, 0) < 0)
+            labels[i] = 2;
+    // Class indices beyond 0/1: a Dataset holds them as Task::regression labels.
+    return ml::Dataset(two.rows(), 2, std::vector<double>(two.values().begin(), two.values().end()),
+                       labels, ml::Task::regression);
+}
+
+double true_cross_entropy(std::span<const double> z, std::size_t label) {
+    double m = z[0];
+    for (double v : z)
+        m = std::max(m, v);
+    double s = 0;
+    for (double v : z)
+        s += std::exp(v - m);
+    return std::log(s) + m - z[label];
 }
 
 }  // namespace
@@ -370,4 +398,229 @@ TEST_CASE("ml/nn/logN=12 encrypted inference equals plaintext inference", "[ml][
         CHECK_THROWS_AS(net.evaluate(eval, std::vector<ckks::Ciphertext>(in.begin(), in.end() - 1)),
                         ShapeError);
     }
+}
+
+TEST_CASE("ml/nn/softmax: the polynomial softmax and loss against the true ones", "[ml][nn]") {
+    // Defaults: B = 4, exp degree 15, 2^-12 for the inverse.
+    for (std::size_t k : {2, 3, 10}) {
+        const ml::nn::SoftmaxCrossEntropy sm(k, {});
+        INFO(sm.to_string());
+        REQUIRE(sm.exp_polynomial().degree() == 15);
+        CHECK(sm.inverse_error() <= 0x1p-12);
+        std::mt19937_64 rng(k);
+        double worst_p = 0, worst_loss = 0;
+        for (int trial = 0; trial < 2000; ++trial) {
+            // Logits within B of their mean (the stated interval).
+            std::vector<double> z(k);
+            double mean = 0;
+            for (double& v : z) {
+                v = 4.0 * (2.0 * std::generate_canonical<double, 53>(rng) - 1.0);
+                mean += v / static_cast<double>(k);
+            }
+            double spread = 0;
+            for (double v : z)
+                spread = std::max(spread, std::fabs(v - mean));
+            for (double& v : z)
+                v = mean + (v - mean) * std::min(1.0, 4.0 / spread) + 1.5;  // any shift
+            const std::vector<double> p = sm.probabilities(z);
+            for (std::size_t i = 0; i < k; ++i) {
+                const double truth = std::exp(-true_cross_entropy(z, i));
+                worst_p = std::max(worst_p, std::fabs(p[i] - truth));
+            }
+            const std::size_t label = static_cast<std::size_t>(trial) % k;
+            worst_loss =
+                std::max(worst_loss, std::fabs(sm.loss(z, label) - true_cross_entropy(z, label)));
+        }
+        INFO("k = " << k << ": max |p - softmax| = " << worst_p
+                    << ", max |loss - CE| = " << worst_loss);
+        CHECK(-std::log2(worst_p) >= 12);  // measured 12.9 to 16 bits
+        CHECK(worst_loss < 1e-4);
+    }
+    // The depth: centring 1 + exp 4 + sum 1 + Goldschmidt + product 1.
+    const ml::nn::SoftmaxCrossEntropy two(2, {.logit_bound = 2, .exp_degree = 7});
+    CHECK(two.inverse_iterations() == 5);
+    CHECK(two.depth() == 3 + 3 + 5);
+    CHECK(two.sum_interval().a == 2.0);
+    CHECK(two.sum_interval().b == Approx(2 * std::cosh(2.0)));
+}
+
+TEST_CASE("ml/nn/softmax: the slot algorithm equals textbook softmax training", "[ml][nn]") {
+    const ckks::Context context(small_parameters(8));
+    struct Case {
+        std::vector<ml::nn::Layer> layers;
+        ml::Dataset data;
+        ml::nn::Optimizer opt;
+        std::size_t batch;
+    };
+    const std::vector<Case> cases = {
+        {{Dense{2, 4}, Activation::square(), Dense{4, 2}},
+         circles(64, 3),
+         ml::nn::Optimizer::sgd(0.5),
+         64},
+        {{Dense{2, 5}, Activation::tanh(5, 4), Dense{5, 3}},
+         three_classes(32, 4),
+         ml::nn::Optimizer::with_momentum(0.3, 0.8),
+         32},
+    };
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+        const ml::nn::Sequential net(cases[c].layers, 3 + c);
+        const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), cases[c].batch);
+        const ml::nn::Trainer trainer(
+            net,
+            {.optimizer = cases[c].opt, .steps = 3, .loss = ml::nn::Loss::softmax_cross_entropy});
+        std::vector<double> losses;
+        const ml::nn::Weights packed =
+            trainer.fit_plain(cases[c].data, context, layout, 8, 8, nullptr, &losses);
+        const ml::nn::SoftmaxCrossEntropy& sm = *trainer.softmax();
+        const ml::nn::Weights reference =
+            reference_training(net, cases[c].data, cases[c].batch, 3, cases[c].opt, &sm);
+        INFO("case " << c << ": " << net.to_string());
+        CHECK(packed.max_difference(reference) < 1e-9);
+        CHECK(packed.max_difference(net.initial_weights()) > 1e-3);
+        // One batch an epoch: epoch t's loss is the loss before step t.
+        REQUIRE(losses.size() == 3);
+        for (std::size_t t = 0; t < 3; ++t) {
+            const ml::nn::Weights before =
+                reference_training(net, cases[c].data, cases[c].batch, t, cases[c].opt, &sm);
+            double polynomial = 0, truth = 0;
+            for (std::size_t i = 0; i < cases[c].data.rows(); ++i) {
+                const std::vector<double> z = net.predict(before, cases[c].data.row(i));
+                const auto label = static_cast<std::size_t>(cases[c].data.labels()[i]);
+                polynomial += sm.loss(z, label);
+                truth += true_cross_entropy(z, label);
+            }
+            const auto rows = static_cast<double>(cases[c].data.rows());
+            CHECK(losses[t] == Approx(polynomial / rows).epsilon(1e-9));
+            CHECK(losses[t] == Approx(truth / rows).epsilon(1e-4));
+        }
+        CHECK(losses[2] < losses[0]);  // it learns
+    }
+}
+
+TEST_CASE("ml/nn/logN=12 encrypted softmax training equals the same algorithm in the clear",
+          "[ml][nn]") {
+    const ml::Dataset data = three_classes(32, 6);
+    const ml::nn::Sequential net({Dense{2, 4}, Activation::square(), Dense{4, 3}}, 5);
+    const ml::nn::SoftmaxOptions softmax{.logit_bound = 2, .exp_degree = 7, .log_degree = 15};
+    std::vector<ml::nn::EpochLoss> revealed;
+    ml::nn::TrainingOptions options{.optimizer = ml::nn::Optimizer::sgd(0.5),
+                                    .steps = 1,
+                                    .loss = ml::nn::Loss::softmax_cross_entropy,
+                                    .softmax = softmax};
+    // The plan (no bootstrapping) says how many levels a step takes.
+    const ml::nn::Trainer probe(net, options);
+    const ckks::Context probe_context(small_parameters(40));
+    const ml::nn::Layout probe_layout = ml::nn::Layout::of(net, probe_context.slots(), 32);
+    const ml::nn::Plan probe_plan = probe.plan(probe_context, probe_layout, 40, 0);
+    INFO(probe_plan.to_string());
+    CHECK(probe_plan.loss_depth == 3 + 3 + 5);
+    // The fewest levels that carry the monitored step without bootstrapping.
+    std::size_t levels = probe_plan.step_depth;
+    for (;; ++levels) {
+        try {
+            const ckks::Context c(small_parameters(levels));
+            std::vector<double> losses;  // with the monitoring's levels
+            (void)probe.fit_plain(data, c, ml::nn::Layout::of(net, c.slots(), 32), levels, 0,
+                                  nullptr, &losses);
+            break;
+        } catch (const LevelError&) {
+        }
+    }
+
+    const ckks::Context context(small_parameters(levels));
+    const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), 32);
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    options.reveal_loss_each_epoch =
+        ml::nn::RevealLoss{.decryptor = &decryptor,
+                           .callback = [&](const ml::nn::EpochLoss& e) { revealed.push_back(e); }};
+    const ml::nn::Trainer trainer(net, options);
+    std::vector<double> clear_losses;
+    ml::nn::Plan plan;
+    const ml::nn::Weights plain =
+        trainer.fit_plain(data, context, layout, levels, 0, &plan, &clear_losses);
+    REQUIRE(plan.bootstraps() == 0);
+    CHECK(plan.monitored);
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(trainer.rotations(context, layout)));
+    const ml::nn::EncryptedNetwork trained =
+        trainer.fit(eval, ml::nn::encrypt(context, encryptor, encoder, net, layout, data));
+    const ml::nn::Weights decrypted = trainer.decrypt(trained, decryptor, encoder);
+    const double difference = decrypted.max_difference(plain);
+    INFO("max |encrypted - plain| = " << difference);
+    CHECK(difference < 1e-5);
+    CHECK(plain.max_difference(net.initial_weights()) > 1e-2);
+    // The revealed loss: the plaintext loss of the same algorithm, and the true one.
+    REQUIRE(revealed.size() == 1);
+    REQUIRE(trained.revealed_losses.size() == 1);
+    CHECK(revealed[0].epoch == 1);
+    CHECK(revealed[0].steps == 1);
+    REQUIRE(clear_losses.size() == 1);
+    double truth = 0;
+    for (std::size_t i = 0; i < data.rows(); ++i)
+        truth += true_cross_entropy(net.predict(net.initial_weights(), data.row(i)),
+                                    static_cast<std::size_t>(data.labels()[i]));
+    truth /= static_cast<double>(data.rows());
+    INFO("revealed " << revealed[0].loss << ", clear " << clear_losses[0] << ", true " << truth);
+    CHECK(std::fabs(revealed[0].loss - clear_losses[0]) < 1e-5);
+    CHECK(std::fabs(revealed[0].loss - truth) < 1e-4);
+}
+
+TEST_CASE("ml/nn/softmax and monitoring: bad options give clear errors", "[ml][nn]") {
+    using Catch::Matchers::Contains;
+    const ml::nn::Sequential one({Dense{2, 4}, Activation::square(), Dense{4, 1}});
+    CHECK_THROWS_AS(ml::nn::Trainer(one, {.loss = ml::nn::Loss::softmax_cross_entropy}),
+                    InvalidArgumentError);
+    CHECK_THROWS_WITH(ml::nn::Trainer(one, {.loss = ml::nn::Loss::softmax_cross_entropy}),
+                      Contains("1 output") && Contains("at least 2") && Contains("Dense{h, 2}"));
+    const ml::nn::Sequential three({Dense{2, 4}, Activation::square(), Dense{4, 3}});
+    CHECK_THROWS_WITH(ml::nn::Trainer(three, {.loss = ml::nn::Loss::softmax_cross_entropy,
+                                              .softmax = {.logit_bound = -1}}),
+                      Contains("logit bound -1"));
+    CHECK_THROWS_AS(ml::nn::Trainer(three, {.loss = ml::nn::Loss::softmax_cross_entropy,
+                                            .softmax = {.inverse_iterations = 0}}),
+                    InvalidArgumentError);
+    CHECK_THROWS_WITH(ml::nn::Trainer(three, {.reveal_loss_each_epoch = ml::nn::RevealLoss{}}),
+                      Contains("without a decryptor"));
+    // Labels beyond the classes.
+    const ckks::Context context(small_parameters(4));
+    const ml::nn::Trainer trainer(three, {.loss = ml::nn::Loss::softmax_cross_entropy});
+    const ml::Dataset bad(2, 2, {0.1, 0.2, 0.3, 0.4}, {0.0, 3.0}, ml::Task::regression);
+    CHECK_THROWS_WITH(
+        trainer.fit_plain(bad, context, ml::nn::Layout::of(three, context.slots(), 2), 4, 4),
+        Contains("label 3") && Contains("0 to 2"));
+}
+
+TEST_CASE("ml/nn/logN=12 MSE monitoring reveals the plaintext loss", "[ml][nn]") {
+    const ml::Dataset data = circles(32, 8);
+    const ml::nn::Sequential net({Dense{2, 2}, Activation::square(), Dense{2, 1}}, 4);
+    const ckks::Context context(small_parameters(8));
+    const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), 16);
+    ckks::KeyGenerator keygen(context);
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.public_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const ml::nn::Trainer trainer(
+        net, {.optimizer = ml::nn::Optimizer::sgd(0.5),
+              .steps = 1,
+              .reveal_loss_each_epoch = ml::nn::RevealLoss{.decryptor = &decryptor}});
+    std::vector<double> clear;
+    (void)trainer.fit_plain(data, context, layout, 8, 0, nullptr, &clear);
+    const ckks::Evaluator eval(context, keygen.relin_key(),
+                               keygen.galois_keys(trainer.rotations(context, layout)));
+    const ml::nn::EncryptedNetwork trained =
+        trainer.fit(eval, ml::nn::encrypt(context, encryptor, encoder, net, layout, data));
+    // One step of an epoch of two batches: the first batch's MSE, reported at the end.
+    REQUIRE(trained.revealed_losses.size() == 1);
+    REQUIRE(clear.size() == 1);
+    double truth = 0;
+    for (std::size_t i = 0; i < 16; ++i) {
+        const double r = net.predict(net.initial_weights(), data.row(i))[0] - data.labels()[i];
+        truth += r * r / 16;
+    }
+    INFO("revealed " << trained.revealed_losses[0] << ", clear " << clear[0] << ", true " << truth);
+    CHECK(clear[0] == Approx(truth).epsilon(1e-12));
+    CHECK(std::fabs(trained.revealed_losses[0] - truth) < 1e-6);
 }

@@ -59,6 +59,7 @@
 #include <vector>
 
 #include <cloak/approx/chebyshev.hpp>
+#include <cloak/approx/circuits.hpp>
 #include <cloak/approx/presets.hpp>
 #include <cloak/boot/bootstrapper.hpp>
 #include <cloak/ckks/ciphertext.hpp>
@@ -107,6 +108,20 @@ inline ckks::Polynomial chebyshev_derivative(const ckks::Polynomial& g) {
     d[0] /= 2.0;
     d.resize(n);
     return ckks::Polynomial::chebyshev(std::move(d), {-1.0, 1.0});
+}
+
+// The class of a label for a network with `outputs` >= 2 outputs: 0/1 by the
+// threshold 0.5 for two, an integer class index below `outputs` beyond.
+inline std::size_t class_of(double label, std::size_t outputs) {
+    if (outputs <= 2)
+        return label > 0.5 ? 1 : 0;
+    const double r = std::round(label);
+    if (!(r >= 0 && r < static_cast<double>(outputs) && std::fabs(label - r) < 1e-9)) {
+        throw InvalidArgumentError(cloak::detail::message(
+            "ml::nn: label ", label, " is not a class index of a network with ", outputs,
+            " outputs; labels must be the integers 0 to ", outputs - 1));
+    }
+    return static_cast<std::size_t>(r);
 }
 
 }  // namespace detail
@@ -351,7 +366,9 @@ class Sequential {
         std::size_t right = 0;
         for (std::size_t i = 0; i < data.rows(); ++i) {
             const std::vector<double> out = predict(weights, data.row(i));
-            const std::size_t label = data.labels()[i] > 0.5 ? 1 : 0;
+            const std::size_t label = out.size() == 1
+                                          ? (data.labels()[i] > 0.5 ? 1 : 0)
+                                          : detail::class_of(data.labels()[i], out.size());
             std::size_t predicted = 0;
             if (out.size() == 1) {
                 predicted = out[0] >= 0.5 ? 1 : 0;
@@ -476,7 +493,7 @@ inline BatchSlots batch_slots(const Sequential& net, const Layout& layout, const
                 y[0] = label;
             } else {
                 std::fill(y.begin(), y.end(), 0.0);
-                y[label > 0.5 ? 1 : 0] = 1.0;
+                y[class_of(label, out)] = 1.0;
             }
             put_tiled(s.targets, b, layout.block, y, op);
         }
@@ -792,6 +809,241 @@ struct Optimizer {
     }
 };
 
+/// The training loss.
+enum class Loss {
+    /// Half the squared error, the gradient out - y (any number of outputs).
+    mse,
+    /// Softmax cross-entropy on k >= 2 outputs (the logits), through the
+    /// polynomial pieces of SoftmaxCrossEntropy; the gradient softmax(z) - y.
+    softmax_cross_entropy,
+};
+
+/// Options of the softmax cross-entropy (see SoftmaxCrossEntropy).
+struct SoftmaxOptions {
+    /// B: every logit stays within B of the mean of its sample's logits,
+    /// |z_i - mean_j z_j| <= B. exp is fitted on [-B, B] and 1/x on the sums
+    /// that allows.
+    double logit_bound = 4.0;
+    /// Relative error the default degree and iteration count aim at.
+    double relative_error = 0x1p-12;
+    /// Degree of the Chebyshev interpolant of exp on [-B, B] (default: the
+    /// smallest 2^j - 1 within relative_error; 15 for B = 4).
+    std::optional<std::size_t> exp_degree = std::nullopt;
+    /// Goldschmidt iterations for 1/sum (default: approx::inverse_iterations
+    /// of the sums' interval and relative_error).
+    std::optional<std::size_t> inverse_iterations = std::nullopt;
+    /// Degree of the Chebyshev interpolant of log on the normalized sums, used
+    /// only for the loss value (monitoring).
+    std::size_t log_degree = 31;
+};
+
+/// The softmax cross-entropy of k >= 2 logits as the training evaluates it,
+/// homomorphically and (here) in double, with the very same polynomials:
+///  1. z' = z - mean(z) (softmax and the loss do not change; one level). Then
+///     sum_i e^(z'_i) lies in [k, b] (k by Jensen, b the largest sum with every
+///     |z'_i| <= B; b = 2 cosh B for k = 2).
+///  2. e_i = exp(z'_i) / b by a Chebyshev interpolant on [-B, B] (the 1/b is in
+///     its coefficients; ceil(log2(degree + 1)) levels).
+///  3. S' = sum_i e_i in [k / b, 1] over the sample's outputs (rotations in the
+///     sample's block; one level for the mask).
+///  4. 1 / S' by Goldschmidt: y = 1 - S', 1/S' = prod_{j<n} (1 + y^(2^j)) up to a
+///     relative -y^(2^n), at most (1 - k / b)^(2^n) (n levels).
+///  5. softmax_i = e_i / S' (one level). The gradient is softmax - y.
+/// The loss -log softmax_true = log b + log S' - z'_true takes log S' = log(1 - y)
+/// from a Chebyshev interpolant on y in [0, 1 - k/b] (monitoring only).
+/// Logits beyond the bound leave the fitted intervals (exp is extrapolated;
+/// sums up to 2 b still converge, smaller ones converge more slowly).
+class SoftmaxCrossEntropy {
+  public:
+    /// @throws InvalidArgumentError for fewer than 2 outputs, a bound that is
+    ///         not positive and finite (or beyond 30), an error outside (0, 1),
+    ///         a degree outside [1, 255] or iterations outside [1, 30].
+    SoftmaxCrossEntropy(std::size_t outputs, const SoftmaxOptions& options) : k_(outputs) {
+        constexpr const char* where = "ml::nn::SoftmaxCrossEntropy";
+        if (outputs < 2) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": the network has ", outputs,
+                " output; softmax cross-entropy needs at least 2 (one logit per class): end "
+                "the network with Dense{h, 2} for two classes, or train one output with "
+                "Loss::mse"));
+        }
+        bound_ = options.logit_bound;
+        if (!(bound_ > 0 && bound_ <= 30)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": logit bound ", bound_,
+                " must be in (0, 30] (how far a logit may stray from its sample's mean; 4 is "
+                "the default)"));
+        }
+        if (!(options.relative_error > 0 && options.relative_error < 1)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where, ": relative error ", options.relative_error, " must be in (0, 1)"));
+        }
+        const auto check_degree = [&](std::size_t d, const char* what) {
+            if (d == 0 || d > 255) {
+                throw InvalidArgumentError(cloak::detail::message(where, ": ", what, " degree ", d,
+                                                                  " is outside [1, 255]"));
+            }
+        };
+        // b: the largest sum of e^(z'_i) with sum z' = 0 and |z'_i| <= B, reached
+        // at a vertex: m logits at B, k - 1 - m at -B, one in between.
+        const double kk = static_cast<double>(k_);
+        double b = kk;
+        for (std::size_t m = 0; m < k_; ++m) {
+            const double c =
+                bound_ * (static_cast<double>(k_) - 1.0 - 2.0 * static_cast<double>(m));
+            if (std::fabs(c) <= bound_ * (1 + 1e-12)) {
+                b = std::max(b, static_cast<double>(m) * std::exp(bound_) +
+                                    static_cast<double>(k_ - 1 - m) * std::exp(-bound_) +
+                                    std::exp(c));
+            }
+        }
+        b_ = b;
+        const ckks::Interval normalized{kk / b_, 1.0};
+        if (options.inverse_iterations) {
+            iterations_ = *options.inverse_iterations;
+            if (iterations_ == 0 || iterations_ > 30) {
+                throw InvalidArgumentError(cloak::detail::message(
+                    where, ": ", iterations_, " inverse iterations; pass 1 to 30"));
+            }
+        } else {
+            iterations_ = approx::inverse_iterations(normalized, options.relative_error);
+        }
+        const auto make_exp = [&](std::size_t degree) {
+            return approx::chebyshev_interpolant(
+                [&](double t) { return std::exp(bound_ * t) / b_; }, {-1.0, 1.0}, degree);
+        };
+        if (options.exp_degree) {
+            check_degree(*options.exp_degree, "exp");
+            exp_ = make_exp(*options.exp_degree);
+        } else {
+            for (std::size_t degree = 3;; degree = 2 * degree + 1) {
+                exp_ = make_exp(degree);
+                double worst = 0;
+                for (int i = -512; i <= 512; ++i) {
+                    const double t = i / 512.0;
+                    const double e = std::exp(bound_ * t) / b_;
+                    worst = std::max(worst, std::fabs((*exp_)(t)-e) / e);
+                }
+                if (worst <= options.relative_error || degree >= 255)
+                    break;
+            }
+        }
+        check_degree(options.log_degree, "log");
+        y_max_ = 1.0 - kk / b_;
+        log_ = approx::chebyshev_interpolant([](double y) { return std::log1p(-y); }, {0.0, y_max_},
+                                             options.log_degree);
+    }
+
+    [[nodiscard]] std::size_t outputs() const noexcept { return k_; }
+    /// B: the logits' distance to their mean the polynomials are fitted for.
+    [[nodiscard]] double logit_bound() const noexcept { return bound_; }
+    /// [k, b]: where the sums of e^(z'_i) lie.
+    [[nodiscard]] ckks::Interval sum_interval() const noexcept {
+        return {static_cast<double>(k_), b_};
+    }
+    [[nodiscard]] std::size_t inverse_iterations() const noexcept { return iterations_; }
+    /// exp(B t) / b on t in [-1, 1].
+    [[nodiscard]] const ckks::Polynomial& exp_polynomial() const noexcept { return *exp_; }
+    /// log(1 - y) on [0, 1 - k/b].
+    [[nodiscard]] const ckks::Polynomial& log_polynomial() const noexcept { return *log_; }
+    /// Levels from the logits to the probabilities: 1 + exp + 1 + n + 1.
+    [[nodiscard]] std::size_t depth() const {
+        return 3 + ckks::Evaluator::depth(*exp_) + iterations_;
+    }
+    /// The bound (1 - k/b)^(2^n) on the inverse's relative error.
+    [[nodiscard]] double inverse_error() const {
+        return approx::inverse_error(sum_interval(), iterations_);
+    }
+
+    /// The probabilities the training computes for logits z (k of them).
+    /// @throws ShapeError for a size other than outputs().
+    [[nodiscard]] std::vector<double> probabilities(std::span<const double> z) const {
+        const Pieces p = pieces(z);
+        std::vector<double> out(k_);
+        for (std::size_t i = 0; i < k_; ++i)
+            out[i] = p.e[i] * p.inverse;
+        return out;
+    }
+
+    /// The loss -log softmax(z)_label the monitoring computes (polynomial log).
+    /// @throws ShapeError for a size other than outputs(); InvalidArgumentError
+    ///         for a label of outputs() or above.
+    [[nodiscard]] double loss(std::span<const double> z, std::size_t label) const {
+        if (label >= k_) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ml::nn::SoftmaxCrossEntropy::loss: label ", label, " of ", k_, " classes"));
+        }
+        const Pieces p = pieces(z);
+        return std::log(b_) + (*log_)(p.y) - p.centred[label];
+    }
+
+    [[nodiscard]] std::string to_string() const {
+        return cloak::detail::message(
+            "softmax cross-entropy on ", k_, " outputs: logits within ", bound_,
+            " of their mean, exp degree ", exp_->degree(), " on [", -bound_, ", ", bound_,
+            "], sums in [", static_cast<double>(k_), ", ", b_, "], ", iterations_,
+            " Goldschmidt iterations (relative error <= ", inverse_error(), "), ", depth(),
+            " levels");
+    }
+
+  private:
+    struct Pieces {
+        std::vector<double> centred, e;
+        double y = 0, inverse = 0;
+    };
+    Pieces pieces(std::span<const double> z) const {
+        if (z.size() != k_) {
+            throw ShapeError(cloak::detail::message("ml::nn::SoftmaxCrossEntropy: ", z.size(),
+                                                    " logits for ", k_, " outputs"));
+        }
+        Pieces p;
+        double mean = 0;
+        for (double v : z)
+            mean += v;
+        mean /= static_cast<double>(k_);
+        double sum = 0;
+        for (double v : z) {
+            p.centred.push_back(v - mean);
+            p.e.push_back((*exp_)((v - mean) / bound_));
+            sum += p.e.back();
+        }
+        p.y = 1.0 - sum;
+        double inverse = 1.0 + p.y, power = p.y;
+        for (std::size_t j = 1; j < iterations_; ++j) {
+            power *= power;
+            inverse *= 1.0 + power;
+        }
+        p.inverse = inverse;
+        return p;
+    }
+
+    std::size_t k_ = 0;
+    double bound_ = 0, b_ = 0, y_max_ = 0;
+    std::size_t iterations_ = 0;
+    std::optional<ckks::Polynomial> exp_, log_;
+};
+
+/// One epoch's training loss, decrypted by the key owner (reveal_loss_each_epoch).
+struct EpochLoss {
+    std::size_t epoch = 0;  ///< 1-based
+    std::size_t steps = 0;  ///< batches averaged (the last epoch may be partial)
+    /// Mean over the epoch's batches of the batch loss before its update: MSE,
+    /// the mean over samples and outputs of (out - y)^2; softmax cross-entropy,
+    /// the mean over samples of -log softmax(z)_label (polynomial log).
+    double loss = 0;
+};
+
+/// Monitoring that REVEALS THE TRAINING LOSS: every step, the server computes
+/// the batch loss homomorphically (one value), the key owner's decryptor
+/// decrypts it, and once per epoch the mean goes to `callback`. Whoever sees
+/// the callback's values learns the loss on the private data; leave
+/// TrainingOptions::reveal_loss_each_epoch empty to reveal nothing.
+struct RevealLoss {
+    /// The key owner's decryptor (must outlive the training).
+    const ckks::Decryptor* decryptor = nullptr;
+    std::function<void(const EpochLoss&)> callback = nullptr;
+};
+
 /// Where the planner bootstraps.
 enum class RefreshPolicy {
     /// Refresh every weight (and velocity) at the start of a step when its level
@@ -819,6 +1071,12 @@ struct TrainingOptions {
     std::size_t steps = 1;
     RefreshPolicy policy = RefreshPolicy::fewest;
     std::function<void(const StepReport&)> progress = nullptr;
+    Loss loss = Loss::mse;
+    /// The softmax's intervals, degrees and iterations (Loss::softmax_cross_entropy).
+    SoftmaxOptions softmax = {};
+    /// Set to decrypt the training loss each epoch: this REVEALS the loss (see
+    /// RevealLoss). Empty (the default): nothing is decrypted during training.
+    std::optional<RevealLoss> reveal_loss_each_epoch = std::nullopt;
 };
 
 /// One bootstrap of the plan (or of a run).
@@ -844,6 +1102,11 @@ struct Plan {
     /// Ciphertext products, rotations per step (counted on the dry run).
     std::size_t products_per_step = 0;
     std::size_t rotations_per_step = 0;
+    /// Levels between the logits and the output gradient: 0 for MSE, the
+    /// softmax's depth for softmax cross-entropy (part of step_depth).
+    std::size_t loss_depth = 0;
+    /// Whether the plan includes the loss monitoring (reveal_loss_each_epoch).
+    bool monitored = false;
 
     [[nodiscard]] std::size_t bootstraps() const noexcept { return events.size(); }
 
@@ -852,6 +1115,10 @@ struct Plan {
         out << "level plan: " << steps << " steps, "
             << (policy == RefreshPolicy::weights_first ? "refresh weights first" : "just in time")
             << ", one step consumes " << step_depth << " levels";
+        if (loss_depth)
+            out << " (" << loss_depth << " of them the softmax)";
+        if (monitored)
+            out << ", loss monitored (revealed each epoch)";
         if (refresh_level)
             out << ", a bootstrap leaves " << refresh_level;
         else
@@ -889,6 +1156,8 @@ struct EncryptedNetwork {
     std::vector<RefreshEvent> events;
     std::vector<std::size_t> levels_after;
     double seconds = 0;
+    /// The decrypted loss of each epoch; empty unless reveal_loss_each_epoch is set.
+    std::vector<double> revealed_losses;
 };
 
 namespace detail {
@@ -931,6 +1200,12 @@ class Engine {
     std::vector<RefreshEvent> events;
     std::size_t step = 0;
     std::size_t weight_need = 0;  // weights_first threshold (0: just in time)
+    // The loss: MSE, or softmax cross-entropy through `softmax`'s polynomials.
+    Loss loss = Loss::mse;
+    const SoftmaxCrossEntropy* softmax = nullptr;
+    // When set, every step leaves its batch loss in every slot of loss_value.
+    bool monitor = false;
+    V loss_value;
 
     // Diagonal k of W in slots (tiled with period max(mp, np) over every block).
     std::vector<double> diagonal_slots(const DenseWeights& w, std::size_t mp, std::size_t np,
@@ -1139,6 +1414,101 @@ class Engine {
         return v;
     }
 
+    V add_constant(const V& x, double c) {
+        return add(x, encode_like(std::vector<double>(layout_.slots, c), x));
+    }
+    // The sum of the first `width` slots of each tile of `period` slots, times
+    // `factor`, in every slot of the tile. Rotations by powers of two and the
+    // partial sums they build add the window up at the tile's head (no level),
+    // a mask keeps the heads (one level), rotations -1, -2, .., -period/2
+    // spread each head over its tile. Slots of the tile past `width` (padding)
+    // are left out of the sum.
+    V window_sum(const V& x, std::size_t width, std::size_t period, double factor,
+                 const std::string& what) {
+        V acc;
+        bool any = false;
+        std::size_t offset = 0;
+        V part = x;  // sum of `len` consecutive slots
+        for (std::size_t len = 1; len <= width; len <<= 1) {
+            if (width & len) {
+                const V shifted = offset ? rot(part, static_cast<std::int64_t>(offset)) : part;
+                acc = any ? add(acc, shifted) : shifted;
+                any = true;
+                offset += len;
+            }
+            if (2 * len <= width)
+                part = add(part, rot(part, static_cast<std::int64_t>(len)));
+        }
+        ensure(acc, 1, what);
+        acc = be_.mul(acc, scaled(low_mask(period, 1), factor));
+        for (std::size_t t = 1; t < period; t <<= 1)
+            acc = add(acc, rot(acc, -static_cast<std::int64_t>(t)));
+        return acc;
+    }
+    // The sum over every slot, in every slot.
+    V total(V v) {
+        for (std::size_t t = 1; t < layout_.slots; t <<= 1)
+            v = add(v, rot(v, static_cast<std::int64_t>(t)));
+        return v;
+    }
+
+    // ---- the loss -----------------------------------------------------------------
+
+    // softmax(z) - y for the logits `out` (tiled with period k_p in each block),
+    // the steps of SoftmaxCrossEntropy; with `monitor`, the batch's mean loss
+    // log b + log S' - z'_label in loss_value.
+    V softmax_gradient(V out, const V& targets) {
+        const SoftmaxCrossEntropy& sm = *softmax;
+        const std::size_t k = net_.outputs();
+        const std::size_t kp = padded(k);
+        ensure(out, 1, "logits");
+        const V minus_mean = window_sum(out, k, kp, -1.0 / static_cast<double>(k), "logits");
+        V centred = add(out, minus_mean);
+        ensure(centred, ckks::Evaluator::depth(sm.exp_polynomial()), "centred logits");
+        V e = be_.poly(centred, sm.exp_polynomial(), sm.logit_bound());             // e^(z') / b
+        const V y = add_constant(window_sum(e, k, kp, -1.0, "exponentials"), 1.0);  // 1 - S'
+        // 1 / S' = prod_{j < n} (1 + y^(2^j)).
+        V inverse = add_constant(y, 1.0);
+        V power = y;
+        for (std::size_t j = 1; j < sm.inverse_iterations(); ++j) {
+            ensure(power, 1, "inverse power");
+            power = mul(power, power);
+            ensure(inverse, 1, "inverse product");
+            V factor = add_constant(power, 1.0);
+            ensure(factor, 1, "inverse factor");
+            inverse = mul(inverse, factor);
+        }
+        ensure(e, 1, "exponentials");
+        ensure(inverse, 1, "inverse");
+        const V probabilities = mul(e, inverse);
+        if (monitor) {
+            const double n = static_cast<double>(layout_.batch * layout_.replicas);
+            V yy = y;
+            ensure(yy, ckks::Evaluator::depth(sm.log_polynomial()), "loss sums");
+            V log_sum = be_.poly(yy, sm.log_polynomial(), 1.0);
+            ensure(log_sum, 1, "loss logarithms");
+            log_sum = be_.mul(log_sum, scaled(low_mask(layout_.block, 1), 1.0 / n));
+            V t = targets;
+            ensure(t, 1, "loss targets");
+            t = be_.mul(t, scaled(low_mask(layout_.block, k), -1.0 / n));
+            ensure(t, 1, "loss targets");
+            ensure(centred, 1, "loss logits");
+            loss_value =
+                add_constant(total(add(log_sum, mul(t, centred))), std::log(sm.sum_interval().b));
+        }
+        return sub(probabilities, targets);
+    }
+
+    // The batch's mean over samples and outputs of (out - y)^2, from g = out - y.
+    V squared_error(V g) {
+        const std::size_t k = net_.outputs();
+        const double n = static_cast<double>(layout_.batch * layout_.replicas * k);
+        ensure(g, 1, "loss residual");
+        V m = be_.mul(g, scaled(low_mask(layout_.block, k), 1.0 / n));
+        ensure(m, 1, "loss residual");
+        return total(mul(m, g));
+    }
+
     // ---- the network ------------------------------------------------------------
 
     std::string name(const DenseState& s, const char* what, std::size_t k = SIZE_MAX) const {
@@ -1316,7 +1686,14 @@ class Engine {
         refresh_weights();
         std::vector<ActivationCache> caches;
         V out = forward(inputs, &caches);
-        V g = sub(out, targets);  // d(MSE / 2) / d out
+        V g;
+        if (loss == Loss::softmax_cross_entropy) {
+            g = softmax_gradient(std::move(out), targets);
+        } else {
+            g = sub(out, targets);  // d(MSE / 2) / d out
+            if (monitor)
+                loss_value = squared_error(g);
+        }
         // Backward, last layer first.
         std::size_t d = dense_.size();
         std::size_t a = caches.size();
@@ -1372,7 +1749,9 @@ class Engine {
 class Trainer {
   public:
     /// @throws InvalidArgumentError for 0 steps, a learning rate that is not
-    ///         positive, or a momentum outside [0, 1).
+    ///         positive, a momentum outside [0, 1), softmax cross-entropy on a
+    ///         network with one output or with bad SoftmaxOptions, or a
+    ///         reveal_loss_each_epoch without a decryptor.
     Trainer(Sequential net, TrainingOptions options)
         : net_(std::move(net)), options_(std::move(options)) {
         if (options_.steps == 0)
@@ -1389,6 +1768,19 @@ class Trainer {
                 cloak::detail::message("ml::nn::Trainer: momentum ", options_.optimizer.momentum,
                                        " is outside [0, 1); 0.9 is the usual choice"));
         }
+        if (options_.loss == Loss::softmax_cross_entropy)
+            softmax_.emplace(net_.outputs(), options_.softmax);
+        if (options_.reveal_loss_each_epoch && !options_.reveal_loss_each_epoch->decryptor) {
+            throw InvalidArgumentError(
+                "ml::nn::Trainer: reveal_loss_each_epoch is set without a decryptor; pass the "
+                "key owner's (RevealLoss{.decryptor = &decryptor, .callback = ...}), or leave "
+                "it empty to reveal nothing");
+        }
+    }
+
+    /// The softmax's polynomials (Loss::softmax_cross_entropy), else empty.
+    [[nodiscard]] const std::optional<SoftmaxCrossEntropy>& softmax() const noexcept {
+        return softmax_;
     }
 
     [[nodiscard]] const Sequential& network() const noexcept { return net_; }
@@ -1456,6 +1848,7 @@ class Trainer {
         detail::EncryptedBackend be(eval, bootstrapper);
         detail::Engine<detail::EncryptedBackend> engine(be, net_, data.layout, options_.optimizer);
         engine.weight_need = p.policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
+        configure(engine, options_.reveal_loss_each_epoch.has_value());
         const ckks::Encoder encoder(context);
         const ckks::Ciphertext zero = eval.multiply_integer(data.batches.front().inputs.front(), 0);
         engine.scale_fn = [](const ckks::Ciphertext& c) { return c.scale(); };
@@ -1469,10 +1862,22 @@ class Trainer {
             return engine.encode_fn(v, data_level, context.scale());
         });
         EncryptedNetwork out;
+        EpochAverage losses(data.batches.size(), options_.steps);
         for (std::size_t t = 1; t <= options_.steps; ++t) {
             const EncryptedBatch& batch = data.batches[(t - 1) % data.batches.size()];
             engine.train_step(batch.inputs, batch.targets, t);
             out.levels_after.push_back(engine.weight_level());
+            if (options_.reveal_loss_each_epoch) {
+                // The key owner's step: one value, revealed (see RevealLoss).
+                const RevealLoss& reveal = *options_.reveal_loss_each_epoch;
+                const double value =
+                    encoder.decode_real(reveal.decryptor->decrypt(engine.loss_value)).at(0);
+                if (const std::optional<EpochLoss> epoch = losses.add(t, value)) {
+                    out.revealed_losses.push_back(epoch->loss);
+                    if (reveal.callback)
+                        reveal.callback(*epoch);
+                }
+            }
             if (options_.progress) {
                 options_.progress(
                     {t, options_.steps,
@@ -1527,20 +1932,54 @@ class Trainer {
     /// The same training in the clear: the same slots, polynomials, order of
     /// operations, levels and bootstrap points (refresh_level 0: none), in
     /// double. The reference an encrypted run is compared with.
+    /// With `epoch_losses`, the loss of each epoch as the monitoring computes it
+    /// (in the clear here: nothing is revealed).
     [[nodiscard]] Weights fit_plain(const Dataset& data, const ckks::Context& context,
                                     const Layout& layout, std::size_t data_level,
-                                    std::size_t refresh_level, Plan* plan_out = nullptr) const {
+                                    std::size_t refresh_level, Plan* plan_out = nullptr,
+                                    std::vector<double>* epoch_losses = nullptr) const {
         const Plan p = plan(context, layout, data_level, refresh_level);
         detail::PlainBackend be(context, refresh_level);
         detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
         engine.weight_need = p.policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
-        (void)run_plain(be, engine, data, layout, options_.steps, data_level);
+        engine.monitor = engine.monitor || epoch_losses != nullptr;
+        (void)run_plain(be, engine, data, layout, options_.steps, data_level, epoch_losses);
         if (plan_out)
             *plan_out = p;
         return engine.read([](const detail::PlainBackend::Value& v) { return v.v; });
     }
 
   private:
+    // Averages per-step losses over epochs of `per_epoch` steps.
+    class EpochAverage {
+      public:
+        EpochAverage(std::size_t per_epoch, std::size_t steps)
+            : per_epoch_(per_epoch), steps_(steps) {}
+        // The epoch's mean when step t closes one.
+        std::optional<EpochLoss> add(std::size_t t, double value) {
+            sum_ += value;
+            ++count_;
+            if (t % per_epoch_ != 0 && t != steps_)
+                return std::nullopt;
+            EpochLoss e{(t - 1) / per_epoch_ + 1, count_, sum_ / static_cast<double>(count_)};
+            sum_ = 0;
+            count_ = 0;
+            return e;
+        }
+
+      private:
+        std::size_t per_epoch_, steps_;
+        double sum_ = 0;
+        std::size_t count_ = 0;
+    };
+
+    template <typename Engine>
+    void configure(Engine& engine, bool monitor) const {
+        engine.loss = options_.loss;
+        engine.softmax = softmax_ ? &*softmax_ : nullptr;
+        engine.monitor = monitor;
+    }
+
     static std::size_t weight_need(const Plan& p) {
         return std::min(p.step_depth, p.refresh_level);
     }
@@ -1548,6 +1987,7 @@ class Trainer {
     detail::Engine<detail::PlainBackend> plain_engine(detail::PlainBackend& be,
                                                       const Layout& layout) const {
         detail::Engine<detail::PlainBackend> engine(be, net_, layout, options_.optimizer);
+        configure(engine, options_.reveal_loss_each_epoch.has_value());
         engine.scale_fn = [](const detail::PlainBackend::Value& v) { return v.scale; };
         engine.encode_fn = [&be](const std::vector<double>& v, std::size_t level, double scale) {
             detail::PlainBackend::Value x = be.encode(v, level);
@@ -1567,7 +2007,8 @@ class Trainer {
     std::vector<std::size_t> run_plain(detail::PlainBackend& be,
                                        detail::Engine<detail::PlainBackend>& engine,
                                        const Dataset& data, const Layout& layout, std::size_t steps,
-                                       std::size_t data_level) const {
+                                       std::size_t data_level,
+                                       std::vector<double>* epoch_losses = nullptr) const {
         if (data.features() != net_.inputs()) {
             throw InvalidArgumentError(
                 cloak::detail::message("ml::nn::Trainer: the dataset has ", data.features(),
@@ -1585,10 +2026,15 @@ class Trainer {
             targets[i] = be.encode(std::move(s.targets), data_level);
         }
         std::vector<std::size_t> levels;
+        EpochAverage losses(batches, steps);
         for (std::size_t t = 1; t <= steps; ++t) {
             const std::size_t b = (t - 1) % batches;
             engine.train_step(inputs[b], targets[b], t);
             levels.push_back(engine.weight_level());
+            if (epoch_losses) {
+                if (const std::optional<EpochLoss> e = losses.add(t, engine.loss_value.v.at(0)))
+                    epoch_losses->push_back(e->loss);
+            }
         }
         return levels;
     }
@@ -1600,6 +2046,8 @@ class Trainer {
         p.steps = options_.steps;
         p.refresh_level = refresh_level;
         p.data_level = data_level;
+        p.loss_depth = softmax_ ? softmax_->depth() : 0;
+        p.monitored = options_.reveal_loss_each_epoch.has_value();
         const Dataset zeros = zero_data(layout);
         {
             // The depth of one step from weights at the top.
@@ -1633,6 +2081,7 @@ class Trainer {
 
     Sequential net_;
     TrainingOptions options_;
+    std::optional<SoftmaxCrossEntropy> softmax_;
 };
 
 // ---------------------------------------------------------------------------
