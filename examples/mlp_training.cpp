@@ -15,6 +15,10 @@
 //   mlp_training --data FILE [--label COL]   your CSV (features normalized here)
 //   --hidden H  --epochs E  --batch B  --lr R  --optimizer sgd|momentum|nesterov
 //   --preset n12|n13|n16 (n12, n13: insecure, 9 user levels)  --json
+//   --loss mse|softmax   mse (default): one output; softmax: two outputs (the
+//                        logits) and softmax cross-entropy through polynomials
+//   --reveal-loss-each-epoch   the key owner decrypts the training loss once per
+//                        epoch and it is printed: this REVEALS the loss (off by default)
 //   --smoke      N = 2^12, insecure, 128 points, one epoch of 2 steps (the ctest run)
 #include <cloak/cloak.hpp>
 
@@ -42,6 +46,8 @@ struct Arguments {
     double lr = 1.0;
     std::string preset = "n16";
     std::string optimizer = "sgd";
+    std::string loss = "mse";
+    bool reveal_loss = false;
     bool json = false;
     bool smoke = false;
 };
@@ -71,6 +77,10 @@ Arguments parse(int argc, char** argv) {
             a.optimizer = value();
         } else if (arg == "--preset") {
             a.preset = value();
+        } else if (arg == "--loss") {
+            a.loss = value();
+        } else if (arg == "--reveal-loss-each-epoch") {
+            a.reveal_loss = true;
         } else if (arg == "--json") {
             a.json = true;
         } else if (arg == "--smoke") {
@@ -84,12 +94,15 @@ Arguments parse(int argc, char** argv) {
             throw InvalidArgumentError(
                 "unknown argument " + arg +
                 "; use --data FILE --label COL --hidden H --epochs E --batch B --lr R "
-                "--optimizer sgd|momentum|nesterov --preset n12|n13|n16 --json --smoke");
+                "--optimizer sgd|momentum|nesterov --preset n12|n13|n16 --loss mse|softmax "
+                "--reveal-loss-each-epoch --json --smoke");
         }
     }
     if (a.preset != "n12" && a.preset != "n13" && a.preset != "n16") {
         throw InvalidArgumentError("--preset " + a.preset + ": use n12, n13 (insecure) or n16");
     }
+    if (a.loss != "mse" && a.loss != "softmax")
+        throw InvalidArgumentError("--loss " + a.loss + ": use mse or softmax");
     return a;
 }
 
@@ -133,28 +146,47 @@ int run(const Arguments& args) {
     const ml::Normalizer normalizer = ml::Normalizer::fit(raw, {.clip = true});
     const ml::Dataset data = normalizer.transform(raw);
 
+    const bool softmax = args.loss == "softmax";
     const ml::nn::Sequential net({ml::nn::Dense{data.features(), args.hidden},
-                                  ml::nn::Activation::square(), ml::nn::Dense{args.hidden, 1}});
+                                  ml::nn::Activation::square(),
+                                  ml::nn::Dense{args.hidden, softmax ? 2u : 1u}});
     const boot::Parameters params = parameters(args.preset);
     const ckks::Context context(params.ckks());
     const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), args.batch);
     const std::size_t steps_per_epoch = (data.rows() + args.batch - 1) / args.batch;
     const std::size_t steps = args.epochs * steps_per_epoch;
     std::size_t last_bootstraps = 0;
+    // The key owner's keys (the monitoring needs its decryptor).
+    ckks::KeyGenerator keygen(context);
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
     ml::nn::TrainingOptions options{
         .optimizer = args.optimizer == "nesterov"   ? ml::nn::Optimizer::nesterov(args.lr, 0.9)
                      : args.optimizer == "momentum" ? ml::nn::Optimizer::with_momentum(args.lr, 0.9)
                                                     : ml::nn::Optimizer::sgd(args.lr),
         .steps = steps,
-        .progress = [&](const ml::nn::StepReport& r) {
-            if (verbose) {
-                std::printf("  step %3zu/%zu  %8.1f s  %3zu bootstraps (+%zu)  %zu levels left\n",
-                            r.step, r.steps, r.elapsed_seconds, r.bootstraps,
-                            r.bootstraps - last_bootstraps, r.level);
-                std::fflush(stdout);
-            }
-            last_bootstraps = r.bootstraps;
-        }};
+        .progress =
+            [&](const ml::nn::StepReport& r) {
+                if (verbose) {
+                    std::printf(
+                        "  step %3zu/%zu  %8.1f s  %3zu bootstraps (+%zu)  %zu levels left\n",
+                        r.step, r.steps, r.elapsed_seconds, r.bootstraps,
+                        r.bootstraps - last_bootstraps, r.level);
+                    std::fflush(stdout);
+                }
+                last_bootstraps = r.bootstraps;
+            },
+        .loss = softmax ? ml::nn::Loss::softmax_cross_entropy : ml::nn::Loss::mse};
+    if (args.reveal_loss) {
+        // Decrypts one value per step; prints the epoch's mean. REVEALS the loss.
+        options.reveal_loss_each_epoch = ml::nn::RevealLoss{
+            .decryptor = &decryptor, .callback = [&](const ml::nn::EpochLoss& e) {
+                if (verbose) {
+                    std::printf("  epoch %zu: training loss %.6f (%s, REVEALED by decryption)\n",
+                                e.epoch, e.loss, softmax ? "cross-entropy" : "mean squared error");
+                    std::fflush(stdout);
+                }
+            }};
+    }
     const ml::nn::Trainer trainer(net, options);
     const std::size_t top = params.output_level();
     const ml::nn::Plan plan = trainer.plan(context, layout, top, top);
@@ -169,7 +201,6 @@ int run(const Arguments& args) {
     }
 
     // Keys: the bootstrapper's own, plus the rotations training needs beyond them.
-    ckks::KeyGenerator keygen(context);
     const auto keys_start = std::chrono::steady_clock::now();
     const boot::Bootstrapper bootstrapper(context, keygen, params);
     const std::vector<std::int64_t> steps_needed =
@@ -177,7 +208,6 @@ int run(const Arguments& args) {
     const ckks::Evaluator evaluator(context, keygen.relin_key(), keygen.galois_keys(steps_needed));
     const ckks::Encoder encoder(context);
     const ckks::Encryptor encryptor(context, keygen.public_key());
-    const ckks::Decryptor decryptor(context, keygen.secret_key());
     const double keys_seconds = seconds_since(keys_start);
     if (verbose) {
         std::printf("  keys: bootstrapping + %zu training rotations  %.1f s\n", steps_needed.size(),
@@ -195,7 +225,9 @@ int run(const Arguments& args) {
 
     // --- the key owner: decrypt and compare ---------------------------------------------
     const ml::nn::Weights weights = trainer.decrypt(trained, decryptor, encoder);
-    const ml::nn::Weights clear = trainer.fit_plain(data, context, layout, top, top);
+    std::vector<double> clear_losses;
+    const ml::nn::Weights clear = trainer.fit_plain(data, context, layout, top, top, nullptr,
+                                                    args.reveal_loss ? &clear_losses : nullptr);
     const double accuracy = net.accuracy(weights, data);
     const double clear_accuracy = net.accuracy(clear, data);
     const double difference = weights.max_difference(clear);
@@ -215,8 +247,14 @@ int run(const Arguments& args) {
     const double per_step = train_seconds / static_cast<double>(steps);
 
     if (args.json) {
+        std::string losses = "[";
+        for (std::size_t e = 0; e < trained.revealed_losses.size(); ++e)
+            losses += (e ? ", " : "") + std::to_string(trained.revealed_losses[e]);
+        losses += "]";
+        std::printf("{\"loss\": \"%s\", \"revealed_losses\": %s, ", args.loss.c_str(),
+                    losses.c_str());
         std::printf(
-            "{\"rows\": %zu, \"features\": %zu, \"hidden\": %zu, \"batch\": %zu, \"steps\": %zu, "
+            "\"rows\": %zu, \"features\": %zu, \"hidden\": %zu, \"batch\": %zu, \"steps\": %zu, "
             "\"log_n\": %d, \"secure\": %s, \"bootstraps\": %zu, \"planned_bootstraps\": %zu, "
             "\"seconds\": {\"keys\": %.2f, \"encrypt\": %.2f, \"train\": %.2f, \"per_step\": "
             "%.2f, \"logistic\": %.2f, \"total\": %.2f}, \"accuracy\": {\"encrypted\": %.4f, "
@@ -232,12 +270,18 @@ int run(const Arguments& args) {
     std::printf("  trained in %.1f s (%.2f s per step, %zu bootstraps, plan said %zu)\n",
                 train_seconds, per_step, trained.events.size(), plan.bootstraps());
     std::printf("\n  %-46s %9s\n", "model", "accuracy");
-    std::printf("  %-46s %8.1f%%\n", "2-layer network, encrypted training (decrypted)",
+    std::printf("  %-46s %8.1f%%\n",
+                softmax ? "2-layer network, softmax CE, encrypted training"
+                        : "2-layer network, encrypted training (decrypted)",
                 100 * accuracy);
     std::printf("  %-46s %8.1f%%\n", "same network and algorithm in the clear",
                 100 * clear_accuracy);
     std::printf("  %-46s %8.1f%%\n", "logistic regression, encrypted training", 100 * lr_accuracy);
     std::printf("  encrypted vs clear weights: max difference %.2g\n", difference);
+    for (std::size_t e = 0; e < trained.revealed_losses.size() && e < clear_losses.size(); ++e) {
+        std::printf("  epoch %zu loss: revealed %.6f, same algorithm in the clear %.6f\n", e + 1,
+                    trained.revealed_losses[e], clear_losses[e]);
+    }
     std::printf("  whole run %.1f s%s\n", seconds_since(start),
                 args.preset == "n16" ? "" : " (INSECURE parameters: a demo, not a deployment)");
     return 0;

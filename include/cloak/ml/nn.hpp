@@ -3,8 +3,9 @@
 //
 // A network is a Sequential of Dense layers and polynomial Activations (square,
 // or a least-squares fit of sigmoid, tanh, ReLU or GELU on a stated interval),
-// trained with the mean squared error by SGD, momentum or Nesterov momentum on
-// mini-batches. The forward pass, the backward pass and the update run
+// trained with the mean squared error or the softmax cross-entropy (through
+// polynomial pieces, SoftmaxCrossEntropy) by SGD, momentum or Nesterov momentum
+// on mini-batches. The forward pass, the backward pass and the update run
 // homomorphically: the weights stay encrypted from the first step to the last,
 // and a level planner decides when to bootstrap them (docs/neural_networks.md).
 //
@@ -361,7 +362,8 @@ class Sequential {
     }
 
     /// Fraction of samples classified right: one output thresholded at 0.5
-    /// (targets 0/1), or the largest of several outputs (one-hot targets).
+    /// (targets 0/1), or the largest of several outputs (labels 0/1 for two
+    /// outputs, class indices 0 .. k - 1 for k > 2).
     [[nodiscard]] double accuracy(const Weights& weights, const Dataset& data) const {
         std::size_t right = 0;
         for (std::size_t i = 0; i < data.rows(); ++i) {
@@ -1116,7 +1118,7 @@ struct Plan {
             << (policy == RefreshPolicy::weights_first ? "refresh weights first" : "just in time")
             << ", one step consumes " << step_depth << " levels";
         if (loss_depth)
-            out << " (" << loss_depth << " of them the softmax)";
+            out << ", the softmax cross-entropy takes " << loss_depth << " levels";
         if (monitored)
             out << ", loss monitored (revealed each epoch)";
         if (refresh_level)
