@@ -1,12 +1,16 @@
 // The loaders under fuzzing, their round-trip check and the seed corpus.
 // Small insecure parameters (N = 2^10, as in tests/io_test.cpp) keep each
-// iteration in the milliseconds.
+// iteration in the milliseconds; bootstrapping-key bundles use the smallest
+// bootstrapping parameters (tests/io_test.cpp, tiny_boot_parameters) and seeds
+// of two keys each.
 #include "fuzz.hpp"
 
+#include <cloak/boot/bootstrapper.hpp>
 #include <cloak/ckks/encoder.hpp>
 #include <cloak/ckks/encryptor.hpp>
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/keys.hpp>
+#include <cloak/io/boot.hpp>
 #include <cloak/io/ml.hpp>
 #include <cloak/io/serialize.hpp>
 
@@ -34,6 +38,50 @@ const ckks::Context& context() {
     return instance;
 }
 
+const boot::Parameters& boot_parameters() {
+    static const boot::Parameters instance =
+        boot::Parameters::from({.log_n = 10,
+                                .log_q0 = 25,
+                                .log_q_user = {20},
+                                .log_p = {20},
+                                .log_scale = 20,
+                                .dnum = 1,
+                                .security = rlwe::Security::insecure_for_testing_only,
+                                .slots = 2,
+                                .cosine_degree = 2,
+                                .arcsine_correction = false,
+                                .coeffs_to_slots_levels = 1,
+                                .slots_to_coeffs_levels = 1,
+                                .log_coeffs_to_slots_prime = 20,
+                                .log_eval_mod_prime = 20,
+                                .log_slots_to_coeffs_prime = 20,
+                                .log_encapsulation_prime = 20});
+    return instance;
+}
+
+const ckks::Context& boot_context() {
+    static const ckks::Context instance(boot_parameters().ckks());
+    return instance;
+}
+
+bool same_key(const ckks::SwitchingKey& x, const ckks::SwitchingKey& y) {
+    return x.b == y.b && x.a == y.a && x.seed == y.seed;
+}
+
+bool same_keys(const boot::BootstrappingKeys& x, const boot::BootstrappingKeys& y) {
+    if (!same_key(x.relin.key, y.relin.key) || x.galois.keys.size() != y.galois.keys.size() ||
+        x.encapsulation.has_value() != y.encapsulation.has_value()) {
+        return false;
+    }
+    for (const auto& [element, key] : x.galois.keys) {
+        if (!y.galois.has(element) || !same_key(key, y.galois.keys.at(element))) {
+            return false;
+        }
+    }
+    return !x.encapsulation || (same_key(x.encapsulation->down, y.encapsulation->down) &&
+                                same_key(x.encapsulation->up, y.encapsulation->up));
+}
+
 [[noreturn]] void finding(std::string_view what) {
     std::fprintf(stderr, "cloak fuzz finding: %.*s\n", static_cast<int>(what.size()), what.data());
     std::abort();
@@ -44,6 +92,8 @@ std::string save_bytes(const T& object) {
     std::ostringstream out;
     if constexpr (std::is_same_v<T, ckks::SecretKey>) {
         io::save_secret_key(out, object, context());
+    } else if constexpr (std::is_same_v<T, boot::BootstrappingKeys>) {
+        io::save(out, object, boot_context(), boot_parameters());
     } else if constexpr (std::is_same_v<T, ckks::Parameters> || std::is_same_v<T, ml::Model>) {
         io::save(out, object);
     } else {
@@ -56,6 +106,8 @@ template <typename T>
 T load_bytes(std::istream& in) {
     if constexpr (std::is_same_v<T, ckks::SecretKey>) {
         return io::load_secret_key(in, context());
+    } else if constexpr (std::is_same_v<T, boot::BootstrappingKeys>) {
+        return io::read_bootstrapping_keys(in, boot_context(), boot_parameters());
     } else if constexpr (std::is_same_v<T, ckks::Parameters> || std::is_same_v<T, ml::Model>) {
         return io::load<T>(in);
     } else {
@@ -92,6 +144,10 @@ void load_one(const std::string& bytes) {
         } else if constexpr (std::is_same_v<T, ml::Model>) {
             if (back.weights != object->weights || back.normalizer != object->normalizer) {
                 finding("a model changed in a save/load round trip");
+            }
+        } else if constexpr (std::is_same_v<T, boot::BootstrappingKeys>) {
+            if (!same_keys(back, *object)) {
+                finding("bootstrapping keys changed in a save/load round trip");
             }
         }
     } catch (const std::exception& error) {
@@ -165,6 +221,8 @@ std::string_view name(Target target) {
             return "model";
         case Target::encrypted_model:
             return "encrypted_model";
+        case Target::bootstrapping_keys:
+            return "bootstrapping_keys";
     }
     return "unknown";
 }
@@ -191,6 +249,8 @@ void dispatch(Target target, F&& f) {
             return f.template operator()<ml::Model>();
         case Target::encrypted_model:
             return f.template operator()<ml::EncryptedModel>();
+        case Target::bootstrapping_keys:
+            return f.template operator()<boot::BootstrappingKeys>();
     }
 }
 
@@ -227,6 +287,18 @@ void write_corpus(const std::string& directory) {
     private_model.privacy = ml::PrivacyReport{1.0, 1e-5, 0.3, 0.02};
     ckks::GaloisKeys one_key = keygen.galois_keys({1});
 
+    // Bundles of two keys each (a full one at these parameters is 14 keys,
+    // 239 KB): the relinearization key and one Galois key; the two encapsulation keys.
+    const ckks::Context& boot_ctx = boot_context();
+    const ckks::KeyGenerator boot_keygen(boot_ctx);
+    boot::BootstrappingKeys relin_and_rotation;
+    relin_and_rotation.relin = boot_keygen.relin_key();
+    relin_and_rotation.galois.keys.emplace(5, boot_keygen.galois_key(5));
+    boot::BootstrappingKeys encapsulation;
+    encapsulation.encapsulation = boot::SparseSecretEncapsulation::generate_keys(
+        boot_ctx, boot_keygen, boot_parameters().encapsulation_hamming_weight(),
+        boot_parameters().log_encapsulation_prime());
+
     std::vector<std::pair<Target, std::string>> seeds = {
         {Target::parameters, save_bytes(ctx.parameters())},
         {Target::parameters, save_bytes(ckks::Parameters::preset(ckks::Preset::N13_QP218))},
@@ -245,6 +317,8 @@ void write_corpus(const std::string& directory) {
         {Target::model, save_bytes(normalized)},
         {Target::encrypted_model, save_bytes(encrypted_model)},
         {Target::encrypted_model, save_bytes(private_model)},
+        {Target::bootstrapping_keys, save_bytes(relin_and_rotation)},
+        {Target::bootstrapping_keys, save_bytes(encapsulation)},
     };
     std::size_t index = 0;
     for (const auto& seed : seeds) {

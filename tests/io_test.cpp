@@ -4,10 +4,13 @@
 // Small insecure parameters (N = 2^10) keep the byte-by-byte loops short.
 #include <catch2/catch.hpp>
 
+#include <cloak/boot/bootstrapper.hpp>
+#include <cloak/boot/parameters.hpp>
 #include <cloak/ckks/encoder.hpp>
 #include <cloak/ckks/encryptor.hpp>
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/keys.hpp>
+#include <cloak/io/boot.hpp>
 #include <cloak/io/ml.hpp>
 #include <cloak/io/serialize.hpp>
 
@@ -17,6 +20,7 @@
 #include <limits>
 #include <random>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -612,4 +616,357 @@ TEST_CASE("io/ml/logN=10 EncryptedModel round trip decrypts to the same model", 
         std::nullopt};
     require_robust(saved(small, f.context),
                    [&](std::istream& s) { return io::load<ml::EncryptedModel>(s, f.context); });
+}
+
+// ---- bootstrapping-key bundles --------------------------------------------------
+
+namespace {
+
+// The smallest bootstrapping parameters the format serves: N = 2^10, 2 slots,
+// one FFT level each way, a degree-2 cosine, 20-bit primes and one digit, a
+// dense secret with encapsulation, so that the bundle holds every kind of key
+// (10 Galois keys of about 19 KB; fuzz/ uses the same parameters).
+boot::Parameters tiny_boot_parameters(double k = 16, std::size_t slots = 2) {
+    return boot::Parameters::from({.log_n = 10,
+                                   .log_q0 = 25,
+                                   .log_q_user = {20},
+                                   .log_p = {20},
+                                   .log_scale = 20,
+                                   .dnum = 1,
+                                   .security = rlwe::Security::insecure_for_testing_only,
+                                   .slots = slots,
+                                   .k = k,
+                                   .cosine_degree = 2,
+                                   .arcsine_correction = false,
+                                   .coeffs_to_slots_levels = 1,
+                                   .slots_to_coeffs_levels = 1,
+                                   .log_coeffs_to_slots_prime = 20,
+                                   .log_eval_mod_prime = 20,
+                                   .log_slots_to_coeffs_prime = 20,
+                                   .log_encapsulation_prime = 20});
+}
+
+struct TinyBoot {
+    boot::Parameters params = tiny_boot_parameters();
+    ckks::Context context{params.ckks()};
+    ckks::KeyGenerator keygen{context};
+    std::string bundle = streamed(context, keygen, params);
+    boot::Bootstrapper keyless{context, params};
+
+    static std::string streamed(const ckks::Context& context, const ckks::KeyGenerator& keygen,
+                                const boot::Parameters& params) {
+        std::ostringstream out;
+        io::save_bootstrapping_keys(out, context, keygen, params);
+        return out.str();
+    }
+};
+
+TinyBoot& tiny_boot() {
+    static TinyBoot f;
+    return f;
+}
+
+// A stream over the first `size` bytes of `bytes`, without copying them.
+class ViewStream : public std::istream {
+  public:
+    ViewStream(const std::string& bytes, std::size_t size) : std::istream(&buffer_) {
+        char* start = const_cast<char*>(bytes.data());
+        buffer_.view(start, size);
+    }
+
+  private:
+    struct Buffer : std::streambuf {
+        void view(char* start, std::size_t size) { setg(start, start, start + size); }
+    };
+    Buffer buffer_;
+};
+
+bool same_key(const ckks::SwitchingKey& x, const ckks::SwitchingKey& y) {
+    return x.b == y.b && x.a == y.a && x.seed == y.seed;
+}
+
+bool same_keys(const boot::BootstrappingKeys& x, const boot::BootstrappingKeys& y) {
+    if (!same_key(x.relin.key, y.relin.key) || x.galois.keys.size() != y.galois.keys.size() ||
+        x.encapsulation.has_value() != y.encapsulation.has_value()) {
+        return false;
+    }
+    for (const auto& [element, key] : x.galois.keys) {
+        if (!y.galois.has(element) || !same_key(key, y.galois.keys.at(element))) {
+            return false;
+        }
+    }
+    return !x.encapsulation || (x.encapsulation->special_prime == y.encapsulation->special_prime &&
+                                same_key(x.encapsulation->down, y.encapsulation->down) &&
+                                same_key(x.encapsulation->up, y.encapsulation->up));
+}
+
+std::uint64_t length_field(const std::string& bytes, std::size_t frame_start) {
+    std::uint64_t length = 0;
+    for (std::size_t k = 0; k < 8; ++k) {
+        length |= std::uint64_t{static_cast<std::uint8_t>(bytes[frame_start + 42 + k])} << (8 * k);
+    }
+    return length;
+}
+
+// Start offsets of the frames of a bundle.
+std::vector<std::size_t> frame_starts(const std::string& bytes) {
+    std::vector<std::size_t> starts;
+    for (std::size_t at = 0; at < bytes.size(); at += frame + length_field(bytes, at)) {
+        starts.push_back(at);
+    }
+    return starts;
+}
+
+// Bytes of a seeded switching-key frame in a bundle over `basis` with `digits` digits.
+std::size_t bundle_key_frame(const ring::RnsBasis& basis, std::size_t digits) {
+    return frame + 45 + 35 + digits * packed_bytes(basis);
+}
+
+}  // namespace
+
+TEST_CASE("io/boot/logN=12 bundle round trip: the same keys bit for bit, and they bootstrap",
+          "[io][boot]") {
+    // The N = 2^12 insecure preset bootstrapping 8 slots (14 Galois keys rather
+    // than 32 for 2048 slots). Equal keys make every bootstrap bit-exact: the
+    // circuit is deterministic given its keys.
+    const boot::Parameters params = boot::Parameters::preset(boot::Preset::N12_insecure, 8);
+    const ckks::Context context(params.ckks());
+    const ckks::KeyGenerator keygen(context);
+    const boot::BootstrappingKeys keys = boot::Bootstrapper::generate_keys(context, keygen, params);
+    std::ostringstream out;
+    io::save(out, keys, context, params);
+    const std::string bundle = out.str();
+
+    // The documented size (docs/serialization.md), from the formula.
+    const std::size_t galois = keys.galois.keys.size();
+    CHECK(galois == 14);
+    const std::size_t digits = io::detail::digit_count(context);
+    const std::size_t key = bundle_key_frame(*context.key_basis(), digits);
+    CHECK(bundle.size() == frame + 154 + 8 * galois + (1 + galois) * key);
+    CHECK(bundle.size() == io::bootstrapping_keys_bytes(context, params));
+    CHECK(bundle.size() == 50345253);
+
+    std::istringstream in(bundle);
+    boot::BootstrappingKeys back = io::read_bootstrapping_keys(in, context, params);
+    CHECK(in.peek() == std::char_traits<char>::eof());
+    CHECK(same_keys(back, keys));
+
+    // A bootstrapper without a secret key, given the loaded keys.
+    boot::Bootstrapper server(context, params);
+    CHECK_FALSE(server.has_keys());
+    server.set_keys(std::move(back));
+    REQUIRE(server.has_keys());
+    const ckks::Encoder encoder(context);
+    const ckks::Encryptor encryptor(context, keygen.secret_key());
+    const ckks::Decryptor decryptor(context, keygen.secret_key());
+    const std::vector<double> x = random_vector(8, 41);
+    const ckks::Ciphertext ct = encryptor.encrypt(encoder.encode(x, {.level = 0, .slots = 8}));
+    const std::vector<double> y = encoder.decode_real(decryptor.decrypt(server.bootstrap(ct)));
+    double worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        worst = std::max(worst, std::abs(y[i] - x[i]));
+    }
+    INFO("bootstrapped with loaded keys: " << -std::log2(worst) << " bits");
+    CHECK(-std::log2(worst) > 24);
+}
+
+TEST_CASE("io/boot/logN=10 streamed bundle: documented size, loads into a keyless bootstrapper",
+          "[io][boot]") {
+    TinyBoot& f = tiny_boot();
+    const std::vector<std::uint64_t> elements =
+        boot::Bootstrapper::required_galois_elements(f.context, f.params);
+    CHECK(elements ==
+          std::vector<std::uint64_t>{5, 25, 625, 1025, 1505, 1537, 1793, 1921, 1985, 2047});
+    const std::size_t key =
+        bundle_key_frame(*f.context.key_basis(), io::detail::digit_count(f.context));
+    const auto down_basis = io::detail::encapsulation_basis(
+        f.context, boot::SparseSecretEncapsulation::special_prime_for(f.context, 20));
+    const std::size_t down = bundle_key_frame(*down_basis, 1);
+    CHECK(f.bundle.size() == frame + 154 + 8 * 10 + (1 + 10 + 1) * key + down);
+    CHECK(f.bundle.size() == io::bootstrapping_keys_bytes(f.context, f.params));
+    CHECK(f.bundle.size() == 238851);
+    CHECK(frame_starts(f.bundle).size() == 1 + 1 + 10 + 2);
+
+    // A bootstrapper without keys refuses to bootstrap, and loads the bundle.
+    boot::Bootstrapper server(f.context, f.params);
+    const ckks::Encoder encoder(f.context);
+    const ckks::Encryptor encryptor(f.context, f.keygen.secret_key());
+    const ckks::Decryptor decryptor(f.context, f.keygen.secret_key());
+    const std::vector<double> x = {0.25, -0.5};
+    const ckks::Ciphertext ct = encryptor.encrypt(encoder.encode(x, {.level = 0, .slots = 2}));
+    REQUIRE_THROWS_AS(server.bootstrap(ct), KeyMissingError);
+    REQUIRE_THROWS_WITH(server.bootstrap(ct), Catch::Contains("holds no keys"));
+    std::istringstream in(f.bundle);
+    io::load_bootstrapping_keys(in, server);
+    REQUIRE(server.has_keys());
+    CHECK(server.keys().rotation_keys == 9);
+    CHECK(server.keys().conjugation_keys == 1);
+    CHECK(server.keys().encapsulation_keys == 2);
+
+    // The loaded encapsulation keys work: s -> s', ModRaise, s' -> s, and back
+    // at level 0 the raise's q0 I vanishes, leaving the message.
+    const ckks::Ciphertext raised = server.mod_raise_encapsulated(ct);
+    const ckks::Ciphertext low = server.evaluator().drop_level_to(raised, 0);
+    const std::vector<double> y = encoder.decode_real(decryptor.decrypt(low));
+    CHECK(std::abs(y[0] - x[0]) < 1e-2);
+    CHECK(std::abs(y[1] - x[1]) < 1e-2);
+
+    // Files too.
+    const auto path = std::filesystem::temp_directory_path() / "cloak_io_test_bootstrapping.keys";
+    io::save_bootstrapping_keys_file(path.string(), f.context, f.keygen, f.params);
+    CHECK(std::filesystem::file_size(path) == f.bundle.size());
+    boot::Bootstrapper from_file(f.context, f.params);
+    io::load_bootstrapping_keys_file(path.string(), from_file);
+    CHECK(from_file.has_keys());
+    std::filesystem::remove(path);
+}
+
+TEST_CASE("io/boot/logN=10 bundle errors name what was wrong", "[io][boot]") {
+    TinyBoot& f = tiny_boot();
+    const std::vector<std::uint64_t> needed = f.keyless.galois_elements();
+    const auto message_of = [&](const std::string& bytes) -> std::string {
+        boot::Bootstrapper server(f.context, f.params);
+        std::istringstream in(bytes);
+        try {
+            io::load_bootstrapping_keys(in, server);
+        } catch (const SerializationError& error) {
+            return error.what();
+        }
+        FAIL("no SerializationError");
+        return "";
+    };
+    // A header announcing another set of keys (the check runs before any key).
+    const auto header_only = [&](io::BootstrappingKeyList list) {
+        std::ostringstream out;
+        const io::BootstrappingKeyWriter writer(out, f.context, f.params, std::move(list));
+        return out.str();
+    };
+    io::BootstrappingKeyList list{true, needed, true};
+    list.galois_elements.erase(list.galois_elements.begin() + 1);  // 25 = 5^2
+    CHECK_THAT(message_of(header_only(list)),
+               Catch::Contains("no key for Galois element 25 (rotation by 2)"));
+    list = {true, needed, true};
+    list.galois_elements.insert(list.galois_elements.begin(), 3);
+    CHECK_THAT(
+        message_of(header_only(list)),
+        Catch::Contains("Galois element 3, which these bootstrapping parameters do not use"));
+    CHECK_THAT(message_of(header_only({false, needed, true})),
+               Catch::Contains("no relinearization key"));
+    CHECK_THAT(message_of(header_only({true, needed, false})),
+               Catch::Contains("no encapsulation keys"));
+
+    // Other bootstrapping parameters over the same chain: the field is named.
+    {
+        const boot::Parameters other = tiny_boot_parameters(20);
+        boot::Bootstrapper server(f.context, other);
+        std::istringstream in(f.bundle);
+        REQUIRE_THROWS_WITH(io::load_bootstrapping_keys(in, server),
+                            Catch::Contains("bootstrapping parameters mismatch (K is 16 in the "
+                                            "bundle and 20 here"));
+        const boot::Parameters four = tiny_boot_parameters(16, 4);
+        boot::Bootstrapper four_slots(f.context, four);
+        std::istringstream again(f.bundle);
+        REQUIRE_THROWS_WITH(io::load_bootstrapping_keys(again, four_slots),
+                            Catch::Contains("slots is 2 in the bundle and 4 here"));
+    }
+    // Another chain: the frame's parameters fingerprint.
+    {
+        boot::ParametersLiteral literal =
+            boot::Parameters::preset_literal(boot::Preset::N12_insecure);
+        literal.slots = 8;
+        const boot::Parameters n12 = boot::Parameters::from(literal);
+        const ckks::Context context(n12.ckks());
+        boot::Bootstrapper server(context, n12);
+        std::istringstream in(f.bundle);
+        REQUIRE_THROWS_WITH(io::load_bootstrapping_keys(in, server),
+                            Catch::Contains("parameters mismatch"));
+    }
+    const std::vector<std::size_t> starts = frame_starts(f.bundle);
+    // Truncated in the middle of a key.
+    CHECK_THAT(message_of(f.bundle.substr(0, starts[3] + 1000)), Catch::Contains("truncated data"));
+    // A key of another bundle (same parameters, another secret) spliced in.
+    const std::string other =
+        TinyBoot::streamed(f.context, ckks::KeyGenerator(f.context), f.params);
+    CHECK_THAT(message_of(f.bundle.substr(0, starts[2]) + other.substr(starts[2])),
+               Catch::Contains("belongs to another bundle"));
+    // Two Galois keys swapped.
+    const std::string swapped =
+        f.bundle.substr(0, starts[2]) + f.bundle.substr(starts[3], starts[4] - starts[3]) +
+        f.bundle.substr(starts[2], starts[3] - starts[2]) + f.bundle.substr(starts[4]);
+    CHECK_THAT(message_of(swapped), Catch::Contains("out of order"));
+
+    // Writer misuse is the caller's error.
+    std::ostringstream out;
+    io::BootstrappingKeyWriter writer(out, f.context, f.params, {true, needed, true});
+    REQUIRE_THROWS_WITH(writer.write_galois(needed[0], f.keygen.galois_key(needed[0])),
+                        Catch::Contains("is not the next key"));
+    REQUIRE_THROWS_WITH(writer.finish(), Catch::Contains("0 of the 13 keys"));
+    // And set_keys names a missing key.
+    boot::BootstrappingKeys keys = boot::Bootstrapper::generate_keys(f.context, f.keygen, f.params);
+    keys.galois.keys.erase(ckks::conjugation_galois_element(f.context.degree()));
+    boot::Bootstrapper server(f.context, f.params);
+    REQUIRE_THROWS_AS(server.set_keys(keys), KeyMissingError);
+    REQUIRE_THROWS_WITH(server.set_keys(keys),
+                        Catch::Contains("no key for Galois element 2047 (conjugation)"));
+}
+
+TEST_CASE("io/robustness/logN=10 bundle: every header byte, sampled key bytes, lying lengths",
+          "[io][boot]") {
+    TinyBoot& f = tiny_boot();
+    std::string bytes = f.bundle;
+    const std::vector<std::size_t> starts = frame_starts(bytes);
+    const auto require_error = [&](std::size_t size) {
+        boot::Bootstrapper& server = f.keyless;
+        ViewStream in(bytes, size);
+        REQUIRE_THROWS_AS(io::load_bootstrapping_keys(in, server), SerializationError);
+        REQUIRE_FALSE(server.has_keys());
+    };
+    const auto flip_and_cut = [&](std::size_t i) {
+        INFO("byte " << i << " of " << bytes.size() << " flipped, or the bundle cut there");
+        bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+        require_error(bytes.size());
+        bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+        require_error(i);
+    };
+    // Every byte of the header frame.
+    for (std::size_t i = 0; i < starts[1]; ++i) {
+        flip_and_cut(i);
+    }
+    // In each key frame: its 50-byte frame header and the key's 45 leading bytes
+    // (bundle id, position, kind, element) (every byte in the first two keys,
+    // every 11th after), 8 bytes spread over the switching key and the last 8
+    // checksum bytes; the full pass is the same code.
+    for (std::size_t k = 1; k < starts.size(); ++k) {
+        const std::size_t start = starts[k];
+        const std::size_t end = k + 1 < starts.size() ? starts[k + 1] : bytes.size();
+        for (std::size_t i = start; i < start + io::header_bytes + 45; i += k < 3 ? 1 : 11) {
+            flip_and_cut(i);
+        }
+        for (std::size_t j = 0; j < 8; ++j) {
+            flip_and_cut(start + io::header_bytes + 45 + j * (end - start - frame - 45) / 8);
+        }
+        for (std::size_t i = end - 8; i < end; ++i) {
+            flip_and_cut(i);
+        }
+    }
+    // Lying length fields in the header frame and in a key frame.
+    for (const std::size_t start : {starts[0], starts[2]}) {
+        const std::uint64_t real = length_field(bytes, start);
+        for (std::uint64_t lie : {std::numeric_limits<std::uint64_t>::max(), std::uint64_t{1} << 40,
+                                  std::uint64_t{1} << 62, std::uint64_t{bytes.size()}, real + 1,
+                                  real - 1, std::uint64_t{0}}) {
+            const std::string saved_bytes = bytes;
+            for (std::size_t k = 0; k < 8; ++k) {
+                bytes[start + 42 + k] = static_cast<char>(lie >> (8 * k));
+            }
+            INFO("length field of the frame at " << start << " set to " << lie);
+            require_error(bytes.size());
+            bytes = saved_bytes;
+        }
+    }
+    // The intact bundle still loads (the loop restored every byte).
+    boot::Bootstrapper server(f.context, f.params);
+    ViewStream in(bytes, bytes.size());
+    io::load_bootstrapping_keys(in, server);
+    CHECK(server.has_keys());
 }

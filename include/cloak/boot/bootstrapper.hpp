@@ -41,6 +41,7 @@
 #include <numbers>
 #include <optional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -76,6 +77,18 @@ struct KeyReport {
     double seconds = 0;                  // generation time
 };
 
+/// Every key a Bootstrapper uses. Made by Bootstrapper::generate_keys, or
+/// loaded by io::load_bootstrapping_keys (io/boot.hpp), which also streams them
+/// to and from a bundle one key at a time.
+struct BootstrappingKeys {
+    ckks::RelinKey relin;
+    /// The rotations of CoeffToSlot, SlotToCoeff and the trace, and conjugation:
+    /// Bootstrapper::required_galois_elements.
+    ckks::GaloisKeys galois;
+    /// The two keys of sparse-secret encapsulation, when the parameters use it.
+    std::optional<EncapsulationKeys> encapsulation;
+};
+
 /// Refreshes level-0 ciphertexts; holds the rotation, conjugation and
 /// relinearization keys it needs and an Evaluator over them.
 class Bootstrapper {
@@ -86,95 +99,29 @@ class Bootstrapper {
     ///         `params.ckks()` or `keygen` belongs to another context.
     Bootstrapper(const ckks::Context& context, const ckks::KeyGenerator& keygen,
                  const Parameters& params)
+        : Bootstrapper(context, params) {
+        const auto start = std::chrono::steady_clock::now();
+        set_keys(generate_keys(context, keygen, params));
+        keys_.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+
+    /// A bootstrapper without keys (a server's, which holds no secret key):
+    /// encodes the transforms; bootstrap() needs keys from set_keys, typically
+    /// io::load_bootstrapping_keys(stream, bootstrapper).
+    /// @throws InvalidArgumentError when `context` was not built from `params.ckks()`.
+    Bootstrapper(const ckks::Context& context, const Parameters& params)
         : context_(context),
           params_(params),
           evaluator_(context),
           converter_(context.level(0).q, context.level(context.max_level()).q),
           cosine_(make_cosine(params)) {
-        const char* where = "boot::Bootstrapper";
-        if (!(context.parameters() == params.ckks())) {
-            throw InvalidArgumentError(cloak::detail::message(
-                where,
-                ": the context was not built from these bootstrapping parameters; build it as "
-                "ckks::Context(params.ckks())"));
-        }
-        const std::size_t n = params.slots();
-        const double q0 = static_cast<double>(context.parameters().q_primes()[0]);
-        const double scale = params.circuit_scale();
-        // CoeffToSlot: slots P / S -> P / (2 q0 K) (the conjugate doubles it).
-        // Sparse slots (n < N/2): a trace multiplies the subring part by
-        // N / (2n) first, and the two halves share one ciphertext of 2n slots
-        // (dft.hpp, widen), so EvalMod runs once.
-        const std::size_t trace_gain = context.slots() / n;
-        const bool sparse = trace_gain > 1;
-        const std::complex<double> i(0.0, 1.0);
-        // CoeffToSlot: slots P / S -> P / (2 q0 K) (the conjugate doubles it).
-        std::vector<SlotDiagonals> cts = coeffs_to_slots_matrices(
-            n, params.coeffs_to_slots_levels(),
-            scale / (2.0 * q0 * params.k() * static_cast<double>(trace_gain)));
-        if (sparse) {
-            cts.back() = widen(cts.back(), n, 1.0, 0.0, -i, 0.0);
-        }
-        for (std::size_t k = 0; k < cts.size(); ++k) {
-            const std::size_t width = sparse && k + 1 == cts.size() ? 2 * n : n;
-            coeffs_to_slots_.push_back(
-                ckks::LinearTransform::from_diagonals(context, width, cts[k]));
-        }
-        // SlotToCoeff: sin(2 pi P / q0) at scale S -> q0 / (2 pi) times it, as the
-        // plaintext's coefficients.
-        std::vector<SlotDiagonals> stc =
-            slots_to_coeffs_matrices(n, params.slots_to_coeffs_levels(),
-                                     q0 / (2.0 * std::numbers::pi * scale * eval_mod_gain()));
-        if (sparse) {
-            stc.front() = widen(stc.front(), n, 1.0, i, 1.0, i);
-        }
-        for (std::size_t k = 0; k < stc.size(); ++k) {
-            const std::size_t width = sparse && k == 0 ? 2 * n : n;
-            slots_to_coeffs_.push_back(
-                ckks::LinearTransform::from_diagonals(context, width, stc[k]));
-        }
-        for (std::size_t step = n; step < context.slots(); step *= 2) {
-            trace_steps_.push_back(static_cast<std::int64_t>(step));
-        }
-        const auto start = std::chrono::steady_clock::now();
-        std::vector<std::int64_t> steps;
-        for (const auto* group : {&coeffs_to_slots_, &slots_to_coeffs_}) {
-            for (const ckks::LinearTransform& t : *group) {
-                const std::vector<std::int64_t> s = t.required_rotations();
-                steps.insert(steps.end(), s.begin(), s.end());
-            }
-        }
-        steps.insert(steps.end(), trace_steps_.begin(), trace_steps_.end());
-        std::sort(steps.begin(), steps.end());
-        steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
-        rotations_ = steps;
-        ckks::GaloisKeys galois = keygen.galois_keys(steps, /*conjugate=*/true);
-        ckks::RelinKey relin = keygen.relin_key();
-        keys_.conjugation_keys = 1;
-        keys_.rotation_keys = galois.keys.size() - 1;
-        const auto bytes_of = [](const ckks::SwitchingKey& key) {
-            std::size_t bytes = 0;
-            for (const auto* half : {&key.b, &key.a}) {
-                for (const ring::Poly& p : *half) {
-                    bytes += p.data().size_bytes();
-                }
-            }
-            return bytes;
-        };
-        for (const auto& [element, key] : galois.keys) {
-            keys_.bytes += bytes_of(key);
-        }
-        keys_.bytes += bytes_of(relin.key);
-        if (params.encapsulation_hamming_weight() != 0) {
-            encapsulation_ = std::make_shared<const SparseSecretEncapsulation>(
-                context, keygen, params.encapsulation_hamming_weight(),
-                params.log_encapsulation_prime());
-            keys_.encapsulation_keys = 2;
-            keys_.bytes += encapsulation_->bytes();
-        }
-        keys_.seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        evaluator_ = ckks::Evaluator(context, std::move(relin), std::move(galois));
+        Plan plan = make_plan(context, params);
+        coeffs_to_slots_ = std::move(plan.coeffs_to_slots);
+        slots_to_coeffs_ = std::move(plan.slots_to_coeffs);
+        trace_steps_ = std::move(plan.trace_steps);
+        rotations_ = std::move(plan.rotations);
+        galois_elements_ = galois_elements_of(rotations_, context.degree());
 
         // Encode every transform now, at the level it will meet.
         const std::size_t top = context.max_level();
@@ -185,6 +132,133 @@ class Bootstrapper {
         for (std::size_t i = 0; i < slots_to_coeffs_.size(); ++i) {
             slots_to_coeffs_[i].prepare(stc_top - i);
         }
+    }
+
+    /// The Galois elements whose keys bootstrapping with `params` needs, ascending:
+    /// the rotations of the FFTs and of the trace, and conjugation (2N - 1). Builds
+    /// the transforms' diagonals but encodes nothing.
+    /// @throws InvalidArgumentError when `context` was not built from `params.ckks()`.
+    [[nodiscard]] static std::vector<std::uint64_t> required_galois_elements(
+        const ckks::Context& context, const Parameters& params) {
+        return galois_elements_of(make_plan(context, params).rotations, context.degree());
+    }
+
+    /// Every key bootstrapping with `params` needs, generated from `keygen`'s secret.
+    /// @throws InvalidArgumentError when `context` was not built from `params.ckks()`.
+    [[nodiscard]] static BootstrappingKeys generate_keys(const ckks::Context& context,
+                                                         const ckks::KeyGenerator& keygen,
+                                                         const Parameters& params) {
+        const Plan plan = make_plan(context, params);
+        BootstrappingKeys keys;
+        keys.relin = keygen.relin_key();
+        keys.galois = keygen.galois_keys(plan.rotations, /*conjugate=*/true);
+        if (params.encapsulation_hamming_weight() != 0) {
+            keys.encapsulation = SparseSecretEncapsulation::generate_keys(
+                context, keygen, params.encapsulation_hamming_weight(),
+                params.log_encapsulation_prime());
+        }
+        return keys;
+    }
+
+    /// Installs the keys (replacing any held): an Evaluator over them and the
+    /// encapsulation switches. Galois keys beyond those needed are kept.
+    /// @throws KeyMissingError naming the first Galois element (and its rotation)
+    ///         without a key, or the missing encapsulation keys.
+    /// @throws InvalidArgumentError for keys of the wrong shape or primes, or
+    ///         encapsulation keys for parameters that do not encapsulate.
+    void set_keys(BootstrappingKeys keys) {
+        const char* where = "boot::Bootstrapper::set_keys";
+        const std::size_t q_count = context_.parameters().q_primes().size();
+        const std::size_t digits =
+            (q_count + context_.parameters().digit_size() - 1) / context_.parameters().digit_size();
+        const auto check_key = [&](const ckks::SwitchingKey& key, const std::string& name) {
+            bool ok = key.b.size() == digits && key.a.size() == digits;
+            for (const auto* half : {&key.b, &key.a}) {
+                for (const ring::Poly& p : *half) {
+                    ok = ok && !p.empty() && p.form() == ring::Form::evaluation &&
+                         p.degree() == context_.degree() &&
+                         std::ranges::equal(p.basis().values(), context_.key_basis()->values());
+                }
+            }
+            if (!ok) {
+                throw InvalidArgumentError(cloak::detail::message(
+                    where, ": the ", name, " is not ", digits,
+                    " (b, a) pairs over this context's Q_L P in evaluation form; it was made "
+                    "for other parameters"));
+            }
+        };
+        check_key(keys.relin.key, "relinearization key");
+        for (std::uint64_t element : galois_elements_) {
+            if (!keys.galois.has(element)) {
+                throw KeyMissingError(cloak::detail::message(
+                    where, ": no key for ", describe_galois_element(element),
+                    "; generate every one of required_galois_elements() (generate_keys does)"));
+            }
+        }
+        for (const auto& [element, key] : keys.galois.keys) {
+            check_key(key, cloak::detail::message("key of ", describe_galois_element(element)));
+        }
+        const bool encapsulates = params_.encapsulation_hamming_weight() != 0;
+        if (encapsulates != keys.encapsulation.has_value()) {
+            if (encapsulates) {
+                throw KeyMissingError(cloak::detail::message(
+                    where, ": these parameters bootstrap through sparse-secret encapsulation (h = ",
+                    params_.encapsulation_hamming_weight(),
+                    ") and the keys lack its two switching keys"));
+            }
+            throw InvalidArgumentError(cloak::detail::message(
+                where,
+                ": the keys hold encapsulation keys, but these parameters do not "
+                "encapsulate; they were made for other parameters"));
+        }
+        KeyReport report;
+        const auto bytes_of = [](const ckks::SwitchingKey& key) {
+            std::size_t bytes = 0;
+            for (const auto* half : {&key.b, &key.a}) {
+                for (const ring::Poly& p : *half) {
+                    bytes += p.data().size_bytes();
+                }
+            }
+            return bytes;
+        };
+        const std::uint64_t conjugation = ckks::conjugation_galois_element(context_.degree());
+        for (const auto& [element, key] : keys.galois.keys) {
+            report.bytes += bytes_of(key);
+            (element == conjugation ? report.conjugation_keys : report.rotation_keys) += 1;
+        }
+        report.bytes += bytes_of(keys.relin.key);
+        std::shared_ptr<const SparseSecretEncapsulation> encapsulation;
+        if (keys.encapsulation) {
+            encapsulation = std::make_shared<const SparseSecretEncapsulation>(
+                context_, std::move(*keys.encapsulation), params_.log_encapsulation_prime());
+            report.encapsulation_keys = 2;
+            report.bytes += encapsulation->bytes();
+        }
+        evaluator_ = ckks::Evaluator(context_, std::move(keys.relin), std::move(keys.galois));
+        encapsulation_ = std::move(encapsulation);
+        keys_ = report;
+        has_keys_ = true;
+    }
+
+    /// Whether the bootstrapper holds its keys (bootstrap() needs them).
+    [[nodiscard]] bool has_keys() const noexcept { return has_keys_; }
+    /// The Galois elements whose keys it needs, ascending (required_galois_elements).
+    [[nodiscard]] const std::vector<std::uint64_t>& galois_elements() const noexcept {
+        return galois_elements_;
+    }
+
+    /// "Galois element 25 (rotation by 2)" or "... (conjugation)", for messages.
+    [[nodiscard]] std::string describe_galois_element(std::uint64_t element) const {
+        if (element == ckks::conjugation_galois_element(context_.degree())) {
+            return cloak::detail::message("Galois element ", element, " (conjugation)");
+        }
+        for (std::int64_t step : rotations_) {
+            if (ckks::rotation_galois_element(step, context_.degree()) == element) {
+                return cloak::detail::message("Galois element ", element, " (rotation by ", step,
+                                              ")");
+            }
+        }
+        return cloak::detail::message("Galois element ", element);
     }
 
     [[nodiscard]] const Parameters& parameters() const noexcept { return params_; }
@@ -206,6 +280,7 @@ class Bootstrapper {
     [[nodiscard]] ckks::Ciphertext bootstrap(const ckks::Ciphertext& ct) const {
         const char* where = "boot::Bootstrapper::bootstrap";
         check_input(ct, where);
+        require_keys(where);
         if (ct.slots() != params_.slots()) {
             throw InvalidArgumentError(cloak::detail::message(
                 where, ": the ciphertext packs ", ct.slots(), " slots; these parameters bootstrap ",
@@ -289,10 +364,11 @@ class Bootstrapper {
     /// encapsulate (switch to it, raise, switch back), plain mod_raise otherwise.
     /// @throws LevelError for a ciphertext above level 0.
     [[nodiscard]] ckks::Ciphertext mod_raise_encapsulated(const ckks::Ciphertext& ct) const {
-        if (!encapsulation_) {
+        if (params_.encapsulation_hamming_weight() == 0) {
             return mod_raise(ct);
         }
         check_input(ct, "boot::Bootstrapper::mod_raise_encapsulated");
+        require_keys("boot::Bootstrapper::mod_raise_encapsulated");
         return encapsulation_->to_dense(mod_raise(encapsulation_->to_sparse(ct)));
     }
 
@@ -307,6 +383,7 @@ class Bootstrapper {
     [[nodiscard]] SlotHalves coeffs_to_slots(const ckks::Ciphertext& ct) const {
         const char* where = "boot::Bootstrapper::coeffs_to_slots";
         check_input(ct, where);
+        require_keys(where);
         if (ct.level() != context_.max_level()) {
             throw LevelError(cloak::detail::message(where, ": the ciphertext is at level ",
                                                     ct.level(), "; CoeffToSlot starts at level ",
@@ -343,6 +420,7 @@ class Bootstrapper {
     [[nodiscard]] ckks::Ciphertext eval_mod(const ckks::Ciphertext& y) const {
         const char* where = "boot::Bootstrapper::eval_mod";
         check_input(y, where);
+        require_keys(where);
         const std::size_t needed = params_.eval_mod_levels();
         if (y.level() < needed) {
             throw LevelError(cloak::detail::message(
@@ -396,6 +474,7 @@ class Bootstrapper {
         const char* where = "boot::Bootstrapper::slots_to_coeffs";
         const bool sparse = !trace_steps_.empty();
         check_input(halves.re, where);
+        require_keys(where);
         if (!sparse) {
             check_input(halves.im, where);
         }
@@ -419,6 +498,99 @@ class Bootstrapper {
     }
 
   private:
+    // The transforms (not yet encoded), the trace's steps and every rotation.
+    struct Plan {
+        std::vector<ckks::LinearTransform> coeffs_to_slots;
+        std::vector<ckks::LinearTransform> slots_to_coeffs;
+        std::vector<std::int64_t> trace_steps;  // n, 2n, ..., N/4 (sparse slots only)
+        std::vector<std::int64_t> rotations;    // ascending, distinct
+    };
+
+    static Plan make_plan(const ckks::Context& context, const Parameters& params) {
+        const char* where = "boot::Bootstrapper";
+        if (!(context.parameters() == params.ckks())) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where,
+                ": the context was not built from these bootstrapping parameters; build it as "
+                "ckks::Context(params.ckks())"));
+        }
+        Plan plan;
+        const std::size_t n = params.slots();
+        const double q0 = static_cast<double>(context.parameters().q_primes()[0]);
+        const double scale = params.circuit_scale();
+        // Sparse slots (n < N/2): a trace multiplies the subring part by
+        // N / (2n) first, and the two halves share one ciphertext of 2n slots
+        // (dft.hpp, widen), so EvalMod runs once.
+        const std::size_t trace_gain = context.slots() / n;
+        const bool sparse = trace_gain > 1;
+        const std::complex<double> i(0.0, 1.0);
+        // CoeffToSlot: slots P / S -> P / (2 q0 K) (the conjugate doubles it).
+        std::vector<SlotDiagonals> cts = coeffs_to_slots_matrices(
+            n, params.coeffs_to_slots_levels(),
+            scale / (2.0 * q0 * params.k() * static_cast<double>(trace_gain)));
+        if (sparse) {
+            cts.back() = widen(cts.back(), n, 1.0, 0.0, -i, 0.0);
+        }
+        for (std::size_t k = 0; k < cts.size(); ++k) {
+            const std::size_t width = sparse && k + 1 == cts.size() ? 2 * n : n;
+            plan.coeffs_to_slots.push_back(
+                ckks::LinearTransform::from_diagonals(context, width, cts[k]));
+        }
+        // SlotToCoeff: sin(2 pi P / q0) at scale S -> q0 / (2 pi) times it, as the
+        // plaintext's coefficients.
+        const double gain = params.arcsine_correction() ? 6.0 : 1.0;  // eval_mod_gain()
+        std::vector<SlotDiagonals> stc = slots_to_coeffs_matrices(
+            n, params.slots_to_coeffs_levels(), q0 / (2.0 * std::numbers::pi * scale * gain));
+        if (sparse) {
+            stc.front() = widen(stc.front(), n, 1.0, i, 1.0, i);
+        }
+        for (std::size_t k = 0; k < stc.size(); ++k) {
+            const std::size_t width = sparse && k == 0 ? 2 * n : n;
+            plan.slots_to_coeffs.push_back(
+                ckks::LinearTransform::from_diagonals(context, width, stc[k]));
+        }
+        for (std::size_t step = n; step < context.slots(); step *= 2) {
+            plan.trace_steps.push_back(static_cast<std::int64_t>(step));
+        }
+        for (const auto* group : {&plan.coeffs_to_slots, &plan.slots_to_coeffs}) {
+            for (const ckks::LinearTransform& t : *group) {
+                const std::vector<std::int64_t> s = t.required_rotations();
+                plan.rotations.insert(plan.rotations.end(), s.begin(), s.end());
+            }
+        }
+        plan.rotations.insert(plan.rotations.end(), plan.trace_steps.begin(),
+                              plan.trace_steps.end());
+        std::sort(plan.rotations.begin(), plan.rotations.end());
+        plan.rotations.erase(std::unique(plan.rotations.begin(), plan.rotations.end()),
+                             plan.rotations.end());
+        return plan;
+    }
+
+    // The Galois elements of the rotations and of conjugation, ascending, distinct.
+    static std::vector<std::uint64_t> galois_elements_of(std::span<const std::int64_t> rotations,
+                                                         std::size_t degree) {
+        std::vector<std::uint64_t> elements;
+        for (std::int64_t step : rotations) {
+            const std::uint64_t element = ckks::rotation_galois_element(step, degree);
+            if (element != 1) {
+                elements.push_back(element);
+            }
+        }
+        elements.push_back(ckks::conjugation_galois_element(degree));
+        std::sort(elements.begin(), elements.end());
+        elements.erase(std::unique(elements.begin(), elements.end()), elements.end());
+        return elements;
+    }
+
+    void require_keys(const char* where) const {
+        if (!has_keys_) {
+            throw KeyMissingError(cloak::detail::message(
+                where,
+                ": this bootstrapper holds no keys; construct it with a KeyGenerator, or load "
+                "a bundle into it with io::load_bootstrapping_keys (io/boot.hpp)"));
+        }
+    }
+
     // cos(2 pi (K y - 1/4) / 2^r) on [-1, 1]: after r double angles, sin(2 pi K y).
     // With r = 0 that is sin(2 pi K y) itself, odd: interpolated as an odd series,
     // whose evaluation skips the even half (about half the products).
@@ -475,8 +647,10 @@ class Bootstrapper {
     ckks::Polynomial cosine_;
     std::vector<std::int64_t> rotations_;
     std::vector<std::int64_t> trace_steps_;  // n, 2n, ..., N/4 (sparse slots only)
+    std::vector<std::uint64_t> galois_elements_;
     std::shared_ptr<const SparseSecretEncapsulation> encapsulation_;
     KeyReport keys_;
+    bool has_keys_ = false;
 };
 
 }  // namespace cloak::inline v0::boot

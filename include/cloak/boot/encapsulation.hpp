@@ -28,6 +28,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -49,6 +50,15 @@
 
 namespace cloak::inline v0::boot {
 
+/// The two switching keys of sparse-secret encapsulation, as they are stored:
+/// `down` (step 1, s -> s') is one digit over {q0, p'}, its `a` regenerated from
+/// its seed (stream 0); `up` (step 3, s' -> s) is an ordinary hybrid key over Q_L P.
+struct EncapsulationKeys {
+    std::uint64_t special_prime = 0;  ///< p'
+    ckks::SwitchingKey down;
+    ckks::SwitchingKey up;
+};
+
 /// The two keys of sparse-secret encapsulation and the switches that use them.
 class SparseSecretEncapsulation {
   public:
@@ -57,67 +67,153 @@ class SparseSecretEncapsulation {
     /// @throws ParameterError for a weight of 0 or above N.
     SparseSecretEncapsulation(const ckks::Context& context, const ckks::KeyGenerator& keygen,
                               std::size_t hamming_weight, int log_special_prime)
+        : SparseSecretEncapsulation(
+              context, generate_keys(context, keygen, hamming_weight, log_special_prime),
+              log_special_prime) {}
+
+    /// Uses keys made by generate_keys (for example loaded by
+    /// io::load_bootstrapping_keys); needs no secret key.
+    /// @throws InvalidArgumentError when p' is not the prime of `log_special_prime`
+    ///         bits this context chooses, or a key has the wrong shape or primes.
+    SparseSecretEncapsulation(const ckks::Context& context, EncapsulationKeys keys,
+                              int log_special_prime)
         : context_(context) {
+        const char* where = "boot::SparseSecretEncapsulation";
+        const std::uint64_t expected = special_prime_for(context, log_special_prime);
+        if (keys.special_prime != expected) {
+            throw InvalidArgumentError(
+                cloak::detail::message(where, ": the keys use p' = ", keys.special_prime, "; a ",
+                                       log_special_prime, "-bit p' for this context is ", expected,
+                                       "; the keys were made for other parameters"));
+        }
+        const std::size_t n = context.degree();
+        q0_ = context.level(0).q;
+        const std::uint64_t special[] = {expected};
+        special_ = ring::RnsBasis::create(n, special);
+        extended_ = q0_->concat(*special_);
+        lift_ = std::make_unique<ring::BaseConverter>(q0_, special_);
+        mod_down_ = std::make_unique<ring::ModDown>(extended_, q0_, special_);
+        const auto same_primes = [](const ring::Poly& p, const ring::RnsBasis& basis) {
+            return !p.empty() && p.form() == ring::Form::evaluation &&
+                   p.degree() == basis.degree() &&
+                   std::ranges::equal(p.basis().values(), basis.values());
+        };
+        const ckks::SwitchingKey& down = keys.down;
+        if (down.b.size() != 1 || down.a.size() != 1 || !same_primes(down.b[0], *extended_) ||
+            !same_primes(down.a[0], *extended_)) {
+            throw InvalidArgumentError(cloak::detail::message(
+                where,
+                ": the s -> s' key must be one (b, a) pair in evaluation form over {q0, p'}"));
+        }
+        const std::size_t digits =
+            (context.parameters().q_primes().size() + context.parameters().digit_size() - 1) /
+            context.parameters().digit_size();
+        if (keys.up.b.size() != digits || keys.up.a.size() != digits) {
+            throw InvalidArgumentError(
+                cloak::detail::message(where, ": the s' -> s key has ", keys.up.b.size(),
+                                       " digits; this context's keys have ", digits));
+        }
+        for (const auto* half : {&keys.up.b, &keys.up.a}) {
+            for (const ring::Poly& p : *half) {
+                if (!same_primes(p, *context.key_basis())) {
+                    throw InvalidArgumentError(cloak::detail::message(
+                        where,
+                        ": the s' -> s key is not over this context's Q_L P in evaluation form"));
+                }
+            }
+        }
+        // Over this object's own bases (the ring operations compare basis objects).
+        keys.down.b[0] = ring::Poly(extended_, ring::Form::evaluation, keys.down.b[0].data());
+        keys.down.a[0] = ring::Poly(extended_, ring::Form::evaluation, keys.down.a[0].data());
+        for (auto* half : {&keys.up.b, &keys.up.a}) {
+            for (ring::Poly& p : *half) {
+                if (p.basis_ptr() != context.key_basis()) {
+                    p = ring::Poly(context.key_basis(), ring::Form::evaluation, p.data());
+                }
+            }
+        }
+        keys_ = std::move(keys);
+    }
+
+    /// The prime p' of `log_special_prime` bits outside the chain that the
+    /// encapsulation keys of `context` use (deterministic).
+    [[nodiscard]] static std::uint64_t special_prime_for(const ckks::Context& context,
+                                                         int log_special_prime) {
+        const ckks::Parameters& params = context.parameters();
+        std::vector<std::uint64_t> chain(params.q_primes().begin(), params.q_primes().end());
+        chain.insert(chain.end(), params.p_primes().begin(), params.p_primes().end());
+        return core::generate_ntt_primes(
+            log_special_prime, 1, 2 * static_cast<std::uint64_t>(context.degree()), chain)[0];
+    }
+
+    /// Draws the ephemeral sparse secret and makes both keys (the secret is wiped).
+    /// @throws ParameterError for a weight of 0 or above N.
+    [[nodiscard]] static EncapsulationKeys generate_keys(const ckks::Context& context,
+                                                         const ckks::KeyGenerator& keygen,
+                                                         std::size_t hamming_weight,
+                                                         int log_special_prime) {
         const std::size_t n = context.degree();
         if (hamming_weight == 0 || hamming_weight > n) {
             throw ParameterError(cloak::detail::message(
                 "boot::SparseSecretEncapsulation: Hamming weight ", hamming_weight,
                 " is outside [1, N = ", n, "]; 32 is the usual choice"));
         }
-        const ckks::Parameters& params = context.parameters();
-        std::vector<std::uint64_t> chain(params.q_primes().begin(), params.q_primes().end());
-        chain.insert(chain.end(), params.p_primes().begin(), params.p_primes().end());
-        const std::vector<std::uint64_t> special = core::generate_ntt_primes(
-            log_special_prime, 1, 2 * static_cast<std::uint64_t>(n), chain);
-        q0_ = context.level(0).q;
-        special_ = ring::RnsBasis::create(n, special);
-        extended_ = q0_->concat(*special_);
-        lift_ = std::make_unique<ring::BaseConverter>(q0_, special_);
-        mod_down_ = std::make_unique<ring::ModDown>(extended_, q0_, special_);
+        EncapsulationKeys keys;
+        keys.special_prime = special_prime_for(context, log_special_prime);
+        const auto q0 = context.level(0).q;
+        const std::uint64_t special_values[] = {keys.special_prime};
+        const auto special = ring::RnsBasis::create(n, special_values);
+        const auto extended = q0->concat(*special);
 
         // The ephemeral sparse secret, over {q0, p'} and over Q_L P.
         core::Prng prng = core::Prng::from_entropy();
         std::vector<std::int64_t> coefficients(n);
         core::sample_sparse_ternary(prng, hamming_weight, coefficients);
-        ring::Poly sparse = ring::Poly::from_signed(extended_, coefficients);
+        ring::Poly sparse = ring::Poly::from_signed(extended, coefficients);
         ring::Poly sparse_top = ring::Poly::from_signed(context.key_basis(), coefficients);
         sodium_memzero(coefficients.data(), coefficients.size() * sizeof(std::int64_t));
         sparse.to_evaluation();
         sparse_top.to_evaluation();
 
         // Step 1's key: b = -a s' + e + p' s over {q0, p'} (p' s vanishes mod p').
-        ring::Poly dense = lift(keygen.secret_key().poly().limb(0));
-        down_seed_ = core::random_seed();
-        down_a_ = ckks::KeyGenerator::uniform_poly(extended_, down_seed_, 0);
-        down_b_ = ckks::KeyGenerator::error_poly(extended_);
-        ring::Poly as = down_a_;
+        const ring::BaseConverter lift_converter(q0, special);
+        ring::Poly dense = lift(keygen.secret_key().poly().limb(0), q0, extended, lift_converter);
+        keys.down.seed = core::random_seed();
+        ring::Poly a = ckks::KeyGenerator::uniform_poly(extended, keys.down.seed, 0);
+        ring::Poly b = ckks::KeyGenerator::error_poly(extended);
+        ring::Poly as = a;
         ring::multiply_inplace(as, sparse);
-        ring::sub_inplace(down_b_, as);
-        const std::vector<std::uint64_t> p_factor{q0_->modulus(0).reduce(special[0]), 0};
+        ring::sub_inplace(b, as);
+        const std::vector<std::uint64_t> p_factor{q0->modulus(0).reduce(keys.special_prime), 0};
         ring::multiply_scalar_inplace(dense, p_factor);
-        ring::add_inplace(down_b_, dense);
+        ring::add_inplace(b, dense);
         wipe(dense);
         wipe(sparse);
         wipe(as);
+        keys.down.b.push_back(std::move(b));
+        keys.down.a.push_back(std::move(a));
 
         // Step 3's key: s' -> s over Q_L P.
-        up_ = keygen.switching_key(sparse_top);
+        keys.up = keygen.switching_key(sparse_top);
         wipe(sparse_top);
+        return keys;
     }
 
     SparseSecretEncapsulation(const SparseSecretEncapsulation&) = delete;
     SparseSecretEncapsulation& operator=(const SparseSecretEncapsulation&) = delete;
 
     /// The prime p' of step 1's key.
-    [[nodiscard]] std::uint64_t special_prime() const noexcept {
-        return special_->modulus(0).value();
-    }
+    [[nodiscard]] std::uint64_t special_prime() const noexcept { return keys_.special_prime; }
+    /// Both keys (to save them: io/boot.hpp).
+    [[nodiscard]] const EncapsulationKeys& keys() const noexcept { return keys_; }
     /// Bytes of both keys.
     [[nodiscard]] std::size_t bytes() const noexcept {
-        std::size_t total = down_a_.data().size_bytes() + down_b_.data().size_bytes();
-        for (const auto* half : {&up_.b, &up_.a}) {
-            for (const ring::Poly& p : *half) {
-                total += p.data().size_bytes();
+        std::size_t total = 0;
+        for (const auto* key : {&keys_.down, &keys_.up}) {
+            for (const auto* half : {&key->b, &key->a}) {
+                for (const ring::Poly& p : *half) {
+                    total += p.data().size_bytes();
+                }
             }
         }
         return total;
@@ -132,10 +228,10 @@ class SparseSecretEncapsulation {
                 "boot::SparseSecretEncapsulation::to_sparse: a ciphertext of ", ct.size(),
                 " parts at level ", ct.level(), "; it takes relinearized level-0 ciphertexts"));
         }
-        ring::Poly raised = lift(ct[1].limb(0));
+        ring::Poly raised = lift(ct[1].limb(0), q0_, extended_, *lift_);
         ring::Poly u0 = raised;
-        ring::multiply_inplace(u0, down_b_);
-        ring::multiply_inplace(raised, down_a_);
+        ring::multiply_inplace(u0, keys_.down.b[0]);
+        ring::multiply_inplace(raised, keys_.down.a[0]);
         mod_down_->apply(u0);
         mod_down_->apply(raised);
         ring::add_inplace(u0, ct[0]);
@@ -153,7 +249,7 @@ class SparseSecretEncapsulation {
                 " parts; relinearize it first"));
         }
         const ckks::RaisedDigits digits = ckks::raise_digits(context_, ct[1]);
-        auto [u0, u1] = ckks::switch_key(context_, digits, up_);
+        auto [u0, u1] = ckks::switch_key(context_, digits, keys_.up);
         ring::add_inplace(u0, ct[0]);
         std::vector<ring::Poly> parts;
         parts.push_back(std::move(u0));
@@ -163,13 +259,16 @@ class SparseSecretEncapsulation {
 
   private:
     // x (one limb mod q0, evaluation form) over {q0, p'}, its centered lift on p'.
-    [[nodiscard]] ring::Poly lift(std::span<const std::uint64_t> limb) const {
-        const ring::Poly eval(q0_, ring::Form::evaluation, limb);
+    [[nodiscard]] static ring::Poly lift(std::span<const std::uint64_t> limb,
+                                         const std::shared_ptr<const ring::RnsBasis>& q0,
+                                         const std::shared_ptr<const ring::RnsBasis>& extended,
+                                         const ring::BaseConverter& converter) {
+        const ring::Poly eval(q0, ring::Form::evaluation, limb);
         ring::Poly coefficient = eval;
         coefficient.to_coefficient();
-        ring::Poly out(extended_, ring::Form::evaluation);
+        ring::Poly out(extended, ring::Form::evaluation);
         const std::size_t complement[] = {1};
-        ring::mod_up(eval, coefficient, 0, *lift_, complement, out);
+        ring::mod_up(eval, coefficient, 0, converter, complement, out);
         return out;
     }
 
@@ -185,10 +284,7 @@ class SparseSecretEncapsulation {
     std::shared_ptr<const ring::RnsBasis> extended_;
     std::unique_ptr<ring::BaseConverter> lift_;
     std::unique_ptr<ring::ModDown> mod_down_;
-    core::Seed down_seed_{};
-    ring::Poly down_a_;
-    ring::Poly down_b_;
-    ckks::SwitchingKey up_;
+    EncapsulationKeys keys_;
 };
 
 }  // namespace cloak::inline v0::boot

@@ -196,11 +196,26 @@ class KeyGenerator {
         if (galois_element == 1 || keys.has(galois_element)) {
             return;  // the identity needs no key
         }
+        keys.keys.emplace(galois_element, galois_key(galois_element));
+    }
+
+    /// The key of one Galois element k (odd, in (1, 2N)): switches s(X^k) to s.
+    /// One key at a time, for writers that stream a large key set.
+    /// @throws InvalidArgumentError for an even element or one outside (1, 2N).
+    [[nodiscard]] SwitchingKey galois_key(std::uint64_t galois_element) const {
+        const std::uint64_t two_n = 2 * static_cast<std::uint64_t>(context_.degree());
+        if (galois_element % 2 == 0 || galois_element <= 1 || galois_element >= two_n) {
+            throw InvalidArgumentError(cloak::detail::message(
+                "ckks::KeyGenerator::galois_key: Galois element ", galois_element,
+                " is not odd in (1, 2N = ", two_n,
+                "); use rotation_galois_element or conjugation_galois_element"));
+        }
         const ring::Automorphism sigma(context_.degree(), galois_element);
         ring::Poly rotated;
         sigma.apply(secret_.poly(), rotated);
-        keys.keys.emplace(galois_element, switching_key(rotated));
+        SwitchingKey key = switching_key(rotated);
         detail::wipe(rotated);
+        return key;
     }
 
     /// A key that switches a ciphertext under `from` (over Q_L ∪ P, evaluation

@@ -74,6 +74,9 @@ enum class ObjectType : std::uint16_t {
     galois_key = 8,   ///< one Galois key (its element and its switching key)
     model = 9,        ///< ml::Model: plaintext weights and an optional normalizer
     encrypted_model = 10,  ///< ml::EncryptedModel: encrypted weights and their packing
+    bootstrapping_keys =
+        11,  ///< a bootstrapping-key bundle's header; one bootstrapping_key follows per key
+    bootstrapping_key = 12,  ///< one key of a bootstrapping-key bundle
 };
 
 /// Name of an object type, for messages ("ciphertext", or "unknown").
@@ -99,6 +102,10 @@ constexpr std::string_view object_type_name(ObjectType type) noexcept {
             return "ml::Model";
         case ObjectType::encrypted_model:
             return "ml::EncryptedModel";
+        case ObjectType::bootstrapping_keys:
+            return "boot::BootstrappingKeys";
+        case ObjectType::bootstrapping_key:
+            return "one key of boot::BootstrappingKeys";
     }
     return "unknown";
 }

@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <fstream>
 #include <istream>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -171,10 +172,11 @@ inline std::size_t read_level(ByteReader& r, const ckks::Context& context) {
 
 // ---- switching keys --------------------------------------------------------
 
+/// A switching key of `digits` (b, a) pairs over `basis`, its a parts replaced
+/// by the seed when the seed regenerates them exactly.
 inline void write_switching_key(ByteWriter& w, const ckks::SwitchingKey& key,
-                                const ckks::Context& context, std::string_view where) {
-    const auto& basis = context.key_basis();
-    const std::size_t digits = digit_count(context);
+                                const std::shared_ptr<const ring::RnsBasis>& basis,
+                                std::size_t digits, std::string_view where) {
     if (key.b.size() != digits || key.a.size() != digits) {
         throw InvalidArgumentError(cloak::detail::message(
             where, ": the switching key has ", key.b.size(), " b and ", key.a.size(),
@@ -199,16 +201,22 @@ inline void write_switching_key(ByteWriter& w, const ckks::SwitchingKey& key,
     }
 }
 
-inline ckks::SwitchingKey read_switching_key(ByteReader& r, const ckks::Context& context) {
-    const auto& basis = context.key_basis();
+inline void write_switching_key(ByteWriter& w, const ckks::SwitchingKey& key,
+                                const ckks::Context& context, std::string_view where) {
+    write_switching_key(w, key, context.key_basis(), digit_count(context), where);
+}
+
+inline ckks::SwitchingKey read_switching_key(ByteReader& r,
+                                             const std::shared_ptr<const ring::RnsBasis>& basis,
+                                             std::size_t expected_digits) {
     ckks::SwitchingKey key;
     key.seed = read_seed(r, "the switching key's seed");
     const bool seeded = read_seeded_flag(r, "the switching key's a kind");
     const std::uint16_t digits = r.u16("the digit count");
-    if (digits != digit_count(context)) {
+    if (digits != expected_digits) {
         throw SerializationError(cloak::detail::message(
             r.where(), ": the switching key has ", digits, " digits; this context's keys have ",
-            digit_count(context), "; the data is corrupt"));
+            expected_digits, "; the data is corrupt"));
     }
     for (std::size_t d = 0; d < digits; ++d) {
         key.b.push_back(read_poly(r, basis, "switching key b"));
@@ -220,8 +228,22 @@ inline ckks::SwitchingKey read_switching_key(ByteReader& r, const ckks::Context&
     return key;
 }
 
+inline ckks::SwitchingKey read_switching_key(ByteReader& r, const ckks::Context& context) {
+    return read_switching_key(r, context.key_basis(), digit_count(context));
+}
+
+/// Bytes of a switching key of `digits` digits over `basis`, stored (not seeded).
+inline std::uint64_t max_switching_key_bytes(const ring::RnsBasis& basis, std::size_t digits) {
+    return 32 + 1 + 2 + 2 * digits * poly_bytes(basis);
+}
+
+/// Bytes of a seeded switching key: seed, kind, digit count and the b parts.
+inline std::uint64_t seeded_switching_key_bytes(const ring::RnsBasis& basis, std::size_t digits) {
+    return 32 + 1 + 2 + digits * poly_bytes(basis);
+}
+
 inline std::uint64_t max_switching_key_bytes(const ckks::Context& context) {
-    return 32 + 1 + 2 + 2 * digit_count(context) * poly_bytes(*context.key_basis());
+    return max_switching_key_bytes(*context.key_basis(), digit_count(context));
 }
 
 // ---- codecs: one per object type -------------------------------------------
