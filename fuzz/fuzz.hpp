@@ -30,10 +30,9 @@ enum class Target {
 };
 
 inline constexpr Target all_targets[] = {
-    Target::parameters, Target::plaintext, Target::ciphertext,
-    Target::public_key, Target::relin_key, Target::galois_keys,
-    Target::secret_key, Target::model,     Target::encrypted_model,
-    Target::bootstrapping_keys,
+    Target::parameters,      Target::plaintext,          Target::ciphertext, Target::public_key,
+    Target::relin_key,       Target::galois_keys,        Target::secret_key, Target::model,
+    Target::encrypted_model, Target::bootstrapping_keys,
 };
 
 /// The target's name: the fuzzer binary is fuzz_<name>, its corpus corpus/<name>.
