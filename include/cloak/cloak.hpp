@@ -22,6 +22,7 @@
 #include <cloak/core/parallel.hpp>
 #include <cloak/core/primes.hpp>
 #include <cloak/core/random.hpp>
+#include <cloak/io/boot.hpp>
 #include <cloak/io/ml.hpp>
 #include <cloak/io/serialize.hpp>
 #include <cloak/ml/dataset.hpp>
