@@ -725,7 +725,7 @@ std::size_t bundle_key_frame(const ring::RnsBasis& basis, std::size_t digits) {
 }  // namespace
 
 TEST_CASE("io/boot/logN=12 bundle round trip: the same keys bit for bit, and they bootstrap",
-          "[io][boot]") {
+          "[io][bootkeys]") {
     // The N = 2^12 insecure preset bootstrapping 8 slots (14 Galois keys rather
     // than 32 for 2048 slots). Equal keys make every bootstrap bit-exact: the
     // circuit is deterministic given its keys.
@@ -771,7 +771,7 @@ TEST_CASE("io/boot/logN=12 bundle round trip: the same keys bit for bit, and the
 }
 
 TEST_CASE("io/boot/logN=10 streamed bundle: documented size, loads into a keyless bootstrapper",
-          "[io][boot]") {
+          "[io][bootkeys]") {
     TinyBoot& f = tiny_boot();
     const std::vector<std::uint64_t> elements =
         boot::Bootstrapper::required_galois_elements(f.context, f.params);
@@ -821,7 +821,7 @@ TEST_CASE("io/boot/logN=10 streamed bundle: documented size, loads into a keyles
     std::filesystem::remove(path);
 }
 
-TEST_CASE("io/boot/logN=10 bundle errors name what was wrong", "[io][boot]") {
+TEST_CASE("io/boot/logN=10 bundle errors name what was wrong", "[io][bootkeys]") {
     TinyBoot& f = tiny_boot();
     const std::vector<std::uint64_t> needed = f.keyless.galois_elements();
     const auto message_of = [&](const std::string& bytes) -> std::string {
@@ -911,7 +911,7 @@ TEST_CASE("io/boot/logN=10 bundle errors name what was wrong", "[io][boot]") {
 }
 
 TEST_CASE("io/robustness/logN=10 bundle: every header byte, sampled key bytes, lying lengths",
-          "[io][boot]") {
+          "[io][bootkeys]") {
     TinyBoot& f = tiny_boot();
     std::string bytes = f.bundle;
     const std::vector<std::size_t> starts = frame_starts(bytes);
