@@ -7,12 +7,14 @@
 #include <cloak/ckks/encryptor.hpp>
 #include <cloak/ckks/evaluator.hpp>
 #include <cloak/ckks/keys.hpp>
+#include <cloak/core/locked_memory.hpp>
 #include <cloak/core/random.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <ostream>
 #include <random>
 #include <vector>
@@ -221,4 +223,70 @@ TEST_CASE("security/secret_key/logN=12 wiping, copies and assignments", "[securi
     decryptor = f.decryptor;
     REQUIRE(f.encoder.decode_real(decryptor.decrypt(c)) ==
             f.encoder.decode_real(f.decryptor.decrypt(c)));
+}
+
+TEST_CASE("security/locked_memory: pages are counted, a shared page stays locked", "[security]") {
+    const std::size_t page = core::detail::page_size();
+    // Pages of our own (aligned_alloc of whole pages shares none with other data).
+    void* raw = std::aligned_alloc(page, 3 * page);
+    REQUIRE(raw != nullptr);
+    auto* bytes = static_cast<unsigned char*>(raw);
+    const std::size_t before = core::locked_page_count();
+    CHECK_FALSE(core::lock_memory(nullptr, 8));
+    CHECK_FALSE(core::lock_memory(bytes, 0));
+    if (!core::lock_memory(bytes, 100)) {
+        WARN("mlock is refused here (RLIMIT_MEMLOCK); locking is best effort");
+        CHECK(core::locked_page_count() == before);
+        std::free(raw);
+        return;
+    }
+    CHECK(core::locked_page_count() == before + 1);
+    REQUIRE(core::lock_memory(bytes + 64, 8));  // the same page
+    CHECK(core::locked_page_count() == before + 1);
+    REQUIRE(core::lock_memory(bytes + page - 4, 8));  // that page and the next
+    CHECK(core::locked_page_count() == before + 2);
+    core::unlock_memory(bytes, 100);
+    CHECK(core::locked_page_count() == before + 2);  // the other ranges still hold them
+    core::unlock_memory(bytes + page - 4, 8);
+    CHECK(core::locked_page_count() == before + 1);
+    core::unlock_memory(bytes + 64, 8);
+    CHECK(core::locked_page_count() == before);
+    std::free(raw);
+}
+
+TEST_CASE("security/secret_key/logN=12 locked while it lives, copies and moves too", "[security]") {
+    FloodingFixture& f = flooding_fixture();
+    const std::size_t before = core::locked_page_count();
+    {
+        ckks::SecretKey key = f.keygen.secret_key();
+        if (!key.locked()) {
+            WARN("mlock is refused here (RLIMIT_MEMLOCK); secret keys are not locked");
+            return;
+        }
+        const std::size_t pages =
+            key.poly().data().size_bytes() / core::detail::page_size();  // 192 at N = 2^12
+        CHECK(core::locked_page_count() >= before + pages);
+        ckks::SecretKey moved = std::move(key);
+        CHECK(moved.locked());
+        CHECK_FALSE(key.locked());  // NOLINT(bugprone-use-after-move): the lock moved
+        // A copy needs a lock of its own, which a low RLIMIT_MEMLOCK may refuse
+        // once other keys hold theirs: expect what a probe of its size gets.
+        const auto can_lock = [](std::size_t bytes) {
+            std::vector<std::uint64_t> probe(bytes / 8);
+            const bool ok = core::lock_memory(probe.data(), bytes);
+            if (ok) {
+                core::unlock_memory(probe.data(), bytes);
+            }
+            return ok;
+        };
+        ckks::SecretKey assigned;
+        CHECK_FALSE(assigned.locked());
+        const bool expected = can_lock(moved.poly().data().size_bytes());
+        assigned = moved;
+        CHECK(assigned.locked() == expected);
+        assigned = std::move(moved);
+        CHECK(assigned.locked());  // the lock moved with the buffer
+        CHECK(assigned.poly() == f.keygen.secret_key().poly());
+    }
+    CHECK(core::locked_page_count() == before);
 }

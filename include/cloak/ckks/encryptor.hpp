@@ -141,21 +141,13 @@ struct NoiseFlooding {
 
 class Decryptor {
   public:
+    /// @throws ShapeError for a secret key of another context.
     Decryptor(const Context& context, const SecretKey& secret_key)
-        : context_(context), secret_(secret_key.poly()) {
-        // Keep s over Q_L only: a ciphertext at level l uses its first l + 1 limbs.
-        secret_.truncate(context_.level(context_.max_level()).q);
-    }
+        : context_(context), secret_(secret_over_q(context, secret_key)) {}
+    // SecretKey wipes, locks and unlocks its words through copies and assignments.
     Decryptor(const Decryptor&) = default;
-    Decryptor& operator=(const Decryptor& other) {
-        if (this != &other) {
-            wipe();  // the old key's words, before the vector reuses or frees them
-            context_ = other.context_;
-            secret_ = other.secret_;
-        }
-        return *this;
-    }
-    ~Decryptor() { wipe(); }
+    Decryptor& operator=(const Decryptor&) = default;
+    ~Decryptor() = default;
 
     /// decrypt(ciphertext) plus rounded Gaussian noise of standard deviation
     /// flooding.sigma() on every coefficient: the form of a decryption that is
@@ -230,7 +222,7 @@ class Decryptor {
             const ring::Poly& c = ciphertext[part];
             core::parallel_for(level + 1, context_.degree(), [&](std::size_t i) {
                 const core::Modulus& q = result.modulus(i);
-                ring::multiply(result.limb(i), secret_.limb(i), result.limb(i), q);
+                ring::multiply(result.limb(i), secret_.poly().limb(i), result.limb(i), q);
                 ring::add(result.limb(i), c.limb(i), result.limb(i), q.value());
             });
         }
@@ -238,10 +230,22 @@ class Decryptor {
     }
 
   private:
-    void wipe() noexcept { detail::wipe(secret_); }
+    // s over Q_L only (a ciphertext at level l uses its first l + 1 limbs), copied
+    // into a buffer of exactly that size: truncating a copy of the whole key would
+    // leave its P limbs in the vector's spare capacity, where no wipe reaches.
+    static SecretKey secret_over_q(const Context& context, const SecretKey& secret_key) {
+        const auto& basis = context.level(context.max_level()).q;
+        const ring::Poly& s = secret_key.poly();
+        if (secret_key.empty() || !s.basis().starts_with(*basis)) {
+            throw ShapeError(
+                "ckks::Decryptor: the secret key is empty or not over this context's primes; "
+                "pass the key of this context's KeyGenerator");
+        }
+        return SecretKey(ring::Poly(basis, s.form(), s.data().first(basis->size() * s.degree())));
+    }
 
     Context context_;
-    ring::Poly secret_;  // s over Q_L, evaluation form; wiped on destruction
+    SecretKey secret_;  // s over Q_L, evaluation form: locked while it lives, wiped after
 };
 
 }  // namespace cloak::inline v0::ckks

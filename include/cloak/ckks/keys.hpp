@@ -23,6 +23,7 @@
 
 #include <cloak/ckks/context.hpp>
 #include <cloak/core/error.hpp>
+#include <cloak/core/locked_memory.hpp>
 #include <cloak/core/random.hpp>
 #include <cloak/ring/arith.hpp>
 #include <cloak/ring/automorphism.hpp>
@@ -43,31 +44,42 @@ inline void wipe(ring::Poly& poly) noexcept {
 
 }  // namespace detail
 
-/// The secret s, over Q_L ∪ P in evaluation form. Its memory is wiped on
+/// The secret s, over Q_L ∪ P in evaluation form. Its memory is locked in RAM
+/// and left out of core dumps while it lives (best effort: locked()), wiped on
 /// destruction and before an assignment replaces it; it has no operator<< and
 /// io::save refuses it (only io::save_secret_key writes it).
 class SecretKey {
   public:
     SecretKey() = default;
-    explicit SecretKey(ring::Poly poly) : poly_(std::move(poly)) {}
-    SecretKey(const SecretKey&) = default;
-    // A moved-from vector hands its buffer over: no copy is left to wipe.
-    SecretKey(SecretKey&&) noexcept = default;
+    /// Takes the polynomial and locks its memory (core::lock_memory: out of swap
+    /// and core dumps, best effort; locked() says whether it worked).
+    explicit SecretKey(ring::Poly poly) : poly_(std::move(poly)) { lock(); }
+    SecretKey(const SecretKey& other) : poly_(other.poly_) { lock(); }
+    // A moved-from vector hands its buffer over: no copy is left to wipe, and
+    // the lock goes with the buffer.
+    SecretKey(SecretKey&& other) noexcept : poly_(std::move(other.poly_)) { take_lock(other); }
     SecretKey& operator=(const SecretKey& other) {
         if (this != &other) {
             wipe();  // the vector may reuse or free the old words
+            unlock();
             poly_ = other.poly_;
+            lock();
         }
         return *this;
     }
     SecretKey& operator=(SecretKey&& other) noexcept {
         if (this != &other) {
             wipe();  // the vector frees the old words
+            unlock();
             poly_ = std::move(other.poly_);
+            take_lock(other);
         }
         return *this;
     }
-    ~SecretKey() { wipe(); }
+    ~SecretKey() {
+        wipe();
+        unlock();
+    }
 
     [[nodiscard]] const ring::Poly& poly() const noexcept { return poly_; }
     [[nodiscard]] bool empty() const noexcept { return poly_.empty(); }
@@ -75,8 +87,38 @@ class SecretKey {
     /// Overwrites the key with zeros now (the destructor does the same).
     void wipe() noexcept { detail::wipe(poly_); }
 
+    /// Whether the key's words are locked in RAM and left out of core dumps.
+    /// False when the operating system refused (RLIMIT_MEMLOCK: an N = 2^16 key
+    /// takes 18 MiB) or for an empty key; the key works the same either way.
+    [[nodiscard]] bool locked() const noexcept { return locked_bytes_ != 0; }
+
   private:
+    void lock() noexcept {
+        const auto words = poly_.data();
+        if (!words.empty() && core::lock_memory(words.data(), words.size_bytes())) {
+            locked_data_ = words.data();
+            locked_bytes_ = words.size_bytes();
+        }
+    }
+    void unlock() noexcept {
+        core::unlock_memory(locked_data_, locked_bytes_);
+        locked_data_ = nullptr;
+        locked_bytes_ = 0;
+    }
+    // After poly_ was moved from other.poly_: the lock follows the buffer if it
+    // moved; otherwise other keeps its own and this buffer gets one.
+    void take_lock(SecretKey& other) noexcept {
+        if (other.locked_bytes_ != 0 && poly_.data().data() == other.locked_data_) {
+            locked_data_ = std::exchange(other.locked_data_, nullptr);
+            locked_bytes_ = std::exchange(other.locked_bytes_, 0);
+        } else {
+            lock();
+        }
+    }
+
     ring::Poly poly_;
+    const void* locked_data_ = nullptr;
+    std::size_t locked_bytes_ = 0;
 };
 
 /// (b, a) = (-a s + e, a) over Q_L ∪ P, evaluation form.
