@@ -22,7 +22,8 @@
 //   --smoke      N = 2^12, insecure, 128 points, one epoch of 2 steps (the ctest run)
 //   --digits     the MNIST 3-vs-8 shape of Han et al. 2019 on SYNTHETIC data (MNIST
 //                is not shipped): 1579 seeded 14 x 14 images of two stroke shapes,
-//                a 196-32-2 network, batch 128, one epoch (13 steps); no
+//                a 196-32-2 network (one-hot targets under MSE), batch 128, one
+//                epoch (13 steps); no
 //                logistic-regression comparison
 //   --max-steps S   stop after S steps (time part of an epoch)
 //   --points P   synthetic samples (after --digits: fewer images, less memory)
@@ -202,7 +203,7 @@ int run(const Arguments& args) {
     const bool softmax = args.loss == "softmax";
     const ml::nn::Sequential net({ml::nn::Dense{data.features(), args.hidden},
                                   ml::nn::Activation::square(),
-                                  ml::nn::Dense{args.hidden, softmax ? 2u : 1u}});
+                                  ml::nn::Dense{args.hidden, softmax || args.digits ? 2u : 1u}});
     const boot::Parameters params = parameters(args.preset);
     const ckks::Context context(params.ckks());
     const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), args.batch);
