@@ -19,6 +19,11 @@
 //                        logits) and softmax cross-entropy through polynomials
 //   --reveal-loss-each-epoch   the key owner decrypts the training loss once per
 //                        epoch and it is printed: this REVEALS the loss (off by default)
+//   --policy fewest|packed|weights-first|just-in-time   where to bootstrap (default
+//                fewest: the cheapest; packed: all weights in one sparse-slot
+//                bootstrap per refresh)
+//   --profile-bootstrap   time one packed bootstrap by phase (ModRaise, trace,
+//                CoeffToSlot, EvalMod, SlotToCoeff), wall and CPU seconds
 //   --smoke      N = 2^12, insecure, 128 points, one epoch of 2 steps (the ctest run)
 //   --digits     the MNIST 3-vs-8 shape of Han et al. 2019 on SYNTHETIC data (MNIST
 //                is not shipped): 1579 seeded 14 x 14 images of two stroke shapes,
@@ -34,6 +39,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <optional>
 #include <random>
@@ -56,10 +62,12 @@ struct Arguments {
     std::string optimizer = "sgd";
     std::string loss = "mse";
     bool reveal_loss = false;
+    std::string policy = "fewest";
     bool json = false;
     bool smoke = false;
     bool digits = false;
     std::size_t max_steps = 0;
+    bool profile = false;
 };
 
 Arguments parse(int argc, char** argv) {
@@ -85,6 +93,8 @@ Arguments parse(int argc, char** argv) {
             a.lr = std::stod(value());
         } else if (arg == "--optimizer") {
             a.optimizer = value();
+        } else if (arg == "--policy") {
+            a.policy = value();
         } else if (arg == "--preset") {
             a.preset = value();
         } else if (arg == "--loss") {
@@ -101,6 +111,8 @@ Arguments parse(int argc, char** argv) {
             a.points = std::stoul(value());
         } else if (arg == "--max-steps") {
             a.max_steps = std::stoul(value());
+        } else if (arg == "--profile-bootstrap") {
+            a.profile = true;
         } else if (arg == "--json") {
             a.json = true;
         } else if (arg == "--smoke") {
@@ -115,8 +127,15 @@ Arguments parse(int argc, char** argv) {
                 "unknown argument " + arg +
                 "; use --data FILE --label COL --hidden H --epochs E --batch B --lr R "
                 "--optimizer sgd|momentum|nesterov --preset n12|n13|n16 --loss mse|softmax "
-                "--reveal-loss-each-epoch --digits --max-steps S --points P --json --smoke");
+                "--reveal-loss-each-epoch --digits --max-steps S --points P "
+                "--policy fewest|packed|weights-first|just-in-time --profile-bootstrap --json "
+                "--smoke");
         }
+    }
+    if (a.policy != "fewest" && a.policy != "packed" && a.policy != "weights-first" &&
+        a.policy != "just-in-time") {
+        throw InvalidArgumentError("--policy " + a.policy +
+                                   ": use fewest, packed, weights-first or just-in-time");
     }
     if (a.preset != "n12" && a.preset != "n13" && a.preset != "n16") {
         throw InvalidArgumentError("--preset " + a.preset + ": use n12, n13 (insecure) or n16");
@@ -163,6 +182,44 @@ ml::Dataset synthetic_digits(std::size_t rows, std::uint64_t seed) {
     return ml::Dataset(rows, 196, std::move(values), std::move(labels));
 }
 
+// CPU seconds of the process, all threads (on a loaded machine the wall time
+// overstates the cost; CPU time / threads is what a quiet machine would take
+// at best).
+double cpu_seconds() {
+    return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
+
+// One packed bootstrap, phase by phase. The trace (inside CoeffToSlot) is
+// timed apart on the same rotate-and-adds.
+void profile_bootstrap(const ckks::Context& context, const ckks::Encryptor& encryptor,
+                       const ckks::Encoder& encoder, const boot::Bootstrapper& b) {
+    const std::size_t n = b.parameters().slots();
+    const ckks::Ciphertext ct =
+        encryptor.encrypt(encoder.encode(std::vector<double>(n, 0.25), {.level = 0, .slots = n}));
+    auto wall = std::chrono::steady_clock::now();
+    double cpu = cpu_seconds();
+    const auto lap = [&](const char* what) {
+        std::printf("    %-34s %6.2f s wall  %6.2f s CPU\n", what, seconds_since(wall),
+                    cpu_seconds() - cpu);
+        wall = std::chrono::steady_clock::now();
+        cpu = cpu_seconds();
+    };
+    std::printf("  packed bootstrap of %zu slots (N/2 = %zu), by phase:\n", n, context.slots());
+    const ckks::Ciphertext raised = b.mod_raise_encapsulated(ct);
+    lap("ModRaise (with encapsulation)");
+    ckks::Ciphertext x = raised;
+    for (std::size_t step = n; step < context.slots(); step *= 2)
+        x = b.evaluator().add(x, b.evaluator().rotate(x, static_cast<std::int64_t>(step)));
+    lap("trace alone (part of CoeffToSlot)");
+    boot::SlotHalves halves = b.coeffs_to_slots(raised);
+    lap("CoeffToSlot (trace included)");
+    halves.re = b.eval_mod(halves.re);
+    lap("EvalMod");
+    const ckks::Ciphertext out = b.slots_to_coeffs(halves, ct.scale());
+    lap("SlotToCoeff");
+    (void)out;
+}
+
 ml::Column column(const std::string& text) {
     char* end = nullptr;
     const long index = std::strtol(text.c_str(), &end, 10);
@@ -172,18 +229,33 @@ ml::Column column(const std::string& text) {
 }
 
 // The bootstrapping parameters: the 128-bit-secure N16_dense preset by
-// default; the insecure presets with 9 user levels for quick runs.
-boot::Parameters parameters(const std::string& preset) {
-    if (preset == "n16")
-        return boot::Parameters::preset(boot::Preset::N16_dense);
-    return boot::Parameters::from({.log_n = preset == "n12" ? 12 : 13,
-                                   .log_q0 = 48,
-                                   .log_q_user = std::vector<int>(9, 40),
-                                   .log_p = {61, 61, 61, 61},
-                                   .log_scale = 40,
-                                   .secret = ckks::SecretDistribution::sparse_ternary,
-                                   .hamming_weight = 64,
-                                   .security = rlwe::Security::insecure_for_testing_only});
+// default; the insecure presets with 9 user levels for quick runs. `slots`:
+// a sparse-slot bootstrapper of the same chain (0: full slots).
+boot::Parameters parameters(const std::string& preset, std::size_t slots = 0) {
+    boot::ParametersLiteral literal =
+        preset == "n16"
+            ? boot::Parameters::preset_literal(boot::Preset::N16_dense)
+            : boot::ParametersLiteral{.log_n = preset == "n12" ? 12 : 13,
+                                      .log_q0 = 48,
+                                      .log_q_user = std::vector<int>(9, 40),
+                                      .log_p = {61, 61, 61, 61},
+                                      .log_scale = 40,
+                                      .secret = ckks::SecretDistribution::sparse_ternary,
+                                      .hamming_weight = 64,
+                                      .security = rlwe::Security::insecure_for_testing_only};
+    if (slots != 0)
+        literal.slots = slots;
+    return boot::Parameters::from(literal);
+}
+
+ml::nn::RefreshPolicy policy_of(const std::string& name) {
+    if (name == "packed")
+        return ml::nn::RefreshPolicy::packed;
+    if (name == "weights-first")
+        return ml::nn::RefreshPolicy::weights_first;
+    if (name == "just-in-time")
+        return ml::nn::RefreshPolicy::just_in_time;
+    return ml::nn::RefreshPolicy::fewest;
 }
 
 int run(const Arguments& args) {
@@ -215,21 +287,29 @@ int run(const Arguments& args) {
     // The key owner's keys (the monitoring needs its decryptor).
     ckks::KeyGenerator keygen(context);
     const ckks::Decryptor decryptor(context, keygen.secret_key());
+    double last_elapsed = 0;
+    double last_cpu = cpu_seconds();
     ml::nn::TrainingOptions options{
         .optimizer = args.optimizer == "nesterov"   ? ml::nn::Optimizer::nesterov(args.lr, 0.9)
                      : args.optimizer == "momentum" ? ml::nn::Optimizer::with_momentum(args.lr, 0.9)
                                                     : ml::nn::Optimizer::sgd(args.lr),
         .steps = steps,
+        .policy = policy_of(args.policy),
         .progress =
             [&](const ml::nn::StepReport& r) {
                 if (verbose) {
+                    const double cpu = cpu_seconds();
                     std::printf(
-                        "  step %3zu/%zu  %8.1f s  %3zu bootstraps (+%zu)  %zu levels left\n",
-                        r.step, r.steps, r.elapsed_seconds, r.bootstraps,
-                        r.bootstraps - last_bootstraps, r.level);
+                        "  step %3zu/%zu  %8.1f s (this step %5.1f s, CPU %5.1f s)  %3zu "
+                        "bootstraps "
+                        "(+%zu)  %zu levels left\n",
+                        r.step, r.steps, r.elapsed_seconds, r.elapsed_seconds - last_elapsed,
+                        cpu - last_cpu, r.bootstraps, r.bootstraps - last_bootstraps, r.level);
                     std::fflush(stdout);
+                    last_cpu = cpu;
                 }
                 last_bootstraps = r.bootstraps;
+                last_elapsed = r.elapsed_seconds;
             },
         .loss = softmax ? ml::nn::Loss::softmax_cross_entropy : ml::nn::Loss::mse};
     if (args.reveal_loss) {
@@ -245,7 +325,20 @@ int run(const Arguments& args) {
     }
     const ml::nn::Trainer trainer(net, options);
     const std::size_t top = params.output_level();
-    const ml::nn::Plan plan = trainer.plan(context, layout, top, top);
+    // Both bootstrappers are offered to the planner: the full-slot one and the
+    // packed (sparse-slot) one that refreshes every weight in one bootstrap.
+    std::size_t packed_slots = 0;  // 0: the weights do not fit in one ciphertext
+    try {
+        packed_slots = trainer.packed_slots(layout);
+    } catch (const ShapeError&) {
+    }
+    const ml::nn::Plan plan = trainer.plan(context, layout, top, top, packed_slots ? top : 0);
+    // Build only the bootstrappers the plan uses (each holds its own keys).
+    const bool needs_full = plan.bootstraps() > plan.packed_bootstraps() ||
+                            plan.policy != ml::nn::RefreshPolicy::packed;
+    const bool needs_packed = plan.policy == ml::nn::RefreshPolicy::packed;
+    const std::size_t full_top = needs_full ? top : 0;
+    const std::size_t packed_top = needs_packed ? top : 0;
     if (verbose) {
         std::printf("cloak: a %s trained on encrypted data\n", net.to_string().c_str());
         std::printf("  data: %zu samples x %zu features%s\n", data.rows(), data.features(),
@@ -255,22 +348,40 @@ int run(const Arguments& args) {
         std::printf("  parameters: %s\n", params.to_string().c_str());
         std::printf("  layout: %zu slots per sample, batch %zu (x%zu replicas), %zu steps\n",
                     layout.block, layout.batch, layout.replicas, steps);
-        std::printf("  %s  ...\n", plan.to_string().substr(0, plan.to_string().find('\n')).c_str());
+        const std::string text = plan.to_string();
+        std::printf("  %s  ...\n", text.substr(0, text.find("  step")).c_str());
     }
 
     // Keys: the bootstrapper's own, plus the rotations training needs beyond them.
     const auto keys_start = std::chrono::steady_clock::now();
-    const boot::Bootstrapper bootstrapper(context, keygen, params);
+    std::optional<boot::Bootstrapper> bootstrapper;
+    std::optional<boot::Bootstrapper> packed;
+    if (needs_full)
+        bootstrapper.emplace(context, keygen, params);
+    if (needs_packed) {
+        packed.emplace(
+            context, keygen,
+            packed_slots == context.slots() ? params : parameters(args.preset, packed_slots));
+    }
+    const boot::Bootstrapper* full_ptr = bootstrapper ? &*bootstrapper : nullptr;
+    const boot::Bootstrapper* packed_ptr = packed ? &*packed : nullptr;
     const std::vector<std::int64_t> steps_needed =
-        trainer.rotations(context, layout, &bootstrapper);
+        trainer.rotations(context, layout, full_ptr, packed_ptr);
     const ckks::Evaluator evaluator(context, keygen.relin_key(), keygen.galois_keys(steps_needed));
     const ckks::Encoder encoder(context);
     const ckks::Encryptor encryptor(context, keygen.public_key());
     const double keys_seconds = seconds_since(keys_start);
     if (verbose) {
-        std::printf("  keys: bootstrapping + %zu training rotations  %.1f s\n", steps_needed.size(),
-                    keys_seconds);
+        std::printf(
+            "  keys: %s%s%s + %zu training rotations  %.1f s\n",
+            needs_full ? "full-slot bootstrapping" : "", needs_full && needs_packed ? " + " : "",
+            needs_packed
+                ? ("packed bootstrapping (" + std::to_string(packed_slots) + " slots)").c_str()
+                : "",
+            steps_needed.size(), keys_seconds);
     }
+    if (args.profile && packed)
+        profile_bootstrap(context, encryptor, encoder, *packed);
     const auto encrypt_start = std::chrono::steady_clock::now();
     const ml::nn::EncryptedTrainingData encrypted =
         ml::nn::encrypt(context, encryptor, encoder, net, layout, data, {.level = top});
@@ -278,14 +389,16 @@ int run(const Arguments& args) {
 
     // --- the server: training, nothing decrypted -------------------------------------
     const auto train_start = std::chrono::steady_clock::now();
-    const ml::nn::EncryptedNetwork trained = trainer.fit(evaluator, encrypted, &bootstrapper);
+    const ml::nn::EncryptedNetwork trained =
+        trainer.fit(evaluator, encrypted, full_ptr, packed_ptr);
     const double train_seconds = seconds_since(train_start);
 
     // --- the key owner: decrypt and compare ---------------------------------------------
     const ml::nn::Weights weights = trainer.decrypt(trained, decryptor, encoder);
     std::vector<double> clear_losses;
-    const ml::nn::Weights clear = trainer.fit_plain(data, context, layout, top, top, nullptr,
-                                                    args.reveal_loss ? &clear_losses : nullptr);
+    const ml::nn::Weights clear =
+        trainer.fit_plain(data, context, layout, top, full_top, nullptr,
+                          args.reveal_loss ? &clear_losses : nullptr, packed_top);
     const double accuracy = net.accuracy(weights, data);
     const double clear_accuracy = net.accuracy(clear, data);
     const double difference = weights.max_difference(clear);

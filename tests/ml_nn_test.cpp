@@ -204,7 +204,8 @@ TEST_CASE("ml/nn/packing: the slot algorithm equals textbook mini-batch training
 
 TEST_CASE("ml/nn/logN=12 encrypted 2-4-1 training equals the same algorithm in the clear",
           "[ml][nn]") {
-    const ckks::Context context(small_parameters(22));
+    // 18 levels: exactly two steps (the weights end at level 0).
+    const ckks::Context context(small_parameters(18));
     const ml::Dataset data = circles(64, 5);
     const ml::nn::Sequential net({Dense{2, 4}, Activation::square(), Dense{4, 1}}, 11);
     const ml::nn::Layout layout = ml::nn::Layout::of(net, context.slots(), 32);
@@ -219,10 +220,11 @@ TEST_CASE("ml/nn/logN=12 encrypted 2-4-1 training equals the same algorithm in t
                                             CHECK(r.bootstraps == 0);
                                         }});
     ml::nn::Plan plan;
-    const ml::nn::Weights plain = trainer.fit_plain(data, context, layout, 22, 0, &plan);
+    const ml::nn::Weights plain = trainer.fit_plain(data, context, layout, 18, 0, &plan);
     REQUIRE(plan.bootstraps() == 0);
     REQUIRE(plan.step_depth > 0);
     REQUIRE(plan.levels_after.size() == 2);
+    CHECK(plan.levels_after == std::vector<std::size_t>{9, 0});
 
     ckks::KeyGenerator keygen(context);
     const ckks::Encoder encoder(context);
@@ -246,15 +248,15 @@ TEST_CASE("ml/nn/logN=12 encrypted 2-4-1 training equals the same algorithm in t
 TEST_CASE("ml/nn/logN=12 training with bootstrapping follows the plan and matches the clear",
           "[ml][nn][boot]") {
     // Insecure test chain: 9 user levels above the bootstrapping circuit.
-    const boot::Parameters params =
-        boot::Parameters::from({.log_n = 12,
-                                .log_q0 = 48,
-                                .log_q_user = std::vector<int>(9, 40),
-                                .log_p = {61, 61, 61, 61},
-                                .log_scale = 40,
-                                .secret = ckks::SecretDistribution::sparse_ternary,
-                                .hamming_weight = 64,
-                                .security = rlwe::Security::insecure_for_testing_only});
+    boot::ParametersLiteral literal{.log_n = 12,
+                                    .log_q0 = 48,
+                                    .log_q_user = std::vector<int>(9, 40),
+                                    .log_p = {61, 61, 61, 61},
+                                    .log_scale = 40,
+                                    .secret = ckks::SecretDistribution::sparse_ternary,
+                                    .hamming_weight = 64,
+                                    .security = rlwe::Security::insecure_for_testing_only};
+    const boot::Parameters params = boot::Parameters::from(literal);
     const ckks::Context context(params.ckks());
     const ml::Dataset data = circles(64, 9);
     const ml::nn::Sequential net({Dense{2, 4}, Activation::square(), Dense{4, 1}}, 13);
@@ -285,6 +287,66 @@ TEST_CASE("ml/nn/logN=12 training with bootstrapping follows the plan and matche
     INFO("max |encrypted - plain| = " << difference << " after " << trained.events.size()
                                       << " bootstraps");
     CHECK(difference < 1e-5);  // measured 1e-8
+
+    // Packed refresh: every weight in one ciphertext (5 values x P = 4 -> 8
+    // blocks, 32 slots), refreshed by one sparse-slot bootstrap, unpacked by
+    // masks and rotations; the same SGD as above.
+    const ml::nn::Trainer packed_trainer(net, {.optimizer = ml::nn::Optimizer::sgd(0.5),
+                                               .steps = 2,
+                                               .policy = ml::nn::RefreshPolicy::packed});
+    const std::size_t n = packed_trainer.packed_slots(layout);
+    REQUIRE(packed_trainer.packed_values() == 5);  // (2 + 1) + (1 + 1)
+    REQUIRE(n == 32);
+    ml::nn::Plan packed_plan;
+    const ml::nn::Weights packed_plain =
+        packed_trainer.fit_plain(data, context, layout, top, top, &packed_plan, nullptr, top);
+    INFO(packed_plan.to_string());
+    CHECK(packed_plan.policy == ml::nn::RefreshPolicy::packed);
+    CHECK(packed_plan.packed_bootstraps() == 1);  // step 2 (step 1 starts from the data's level)
+    CHECK(packed_plan.bootstraps() == 1);         // and no full-slot one
+    CHECK(packed_plan.events.front().step == 2);
+    CHECK(packed_plan.step_depth == top);  // unpacking (1) + the step (8): it ends at level 0
+    CHECK(packed_plan.levels_after == std::vector<std::size_t>{1, 0});
+    CHECK(packed_plan.to_string().find("unpacking 1 level and 15 rotations") != std::string::npos);
+    CHECK(packed_plain.max_difference(plain) < 1e-12);  // the order of sums only
+    // With both bootstrappers the packed plan is the cheapest (1 packed
+    // bootstrap against 3 full-slot ones).
+    const ml::nn::Trainer fewest(net, {.optimizer = ml::nn::Optimizer::sgd(0.5), .steps = 2});
+    CHECK(fewest.plan(context, layout, top, top, top).policy == ml::nn::RefreshPolicy::packed);
+    CHECK(fewest.plan(context, layout, top, top).policy != ml::nn::RefreshPolicy::packed);
+    // Momentum and Nesterov (velocities packed too), 4 steps in the clear: the
+    // same weights as refreshing every value on its own, one packed bootstrap
+    // per step after the first, the levels the plan states.
+    for (const ml::nn::Optimizer& opt :
+         {ml::nn::Optimizer::with_momentum(0.25, 0.9), ml::nn::Optimizer::nesterov(0.25, 0.9)}) {
+        const ml::nn::Trainer a(net, {.optimizer = opt, .steps = 4});
+        const ml::nn::Trainer b(
+            net, {.optimizer = opt, .steps = 4, .policy = ml::nn::RefreshPolicy::weights_first});
+        ml::nn::Plan p;
+        const ml::nn::Weights wa = a.fit_plain(data, context, layout, top, top, &p, nullptr, top);
+        CHECK(p.policy == ml::nn::RefreshPolicy::packed);
+        CHECK(p.packed_values == 10);
+        CHECK(p.packed_slots == 64);
+        CHECK(p.bootstraps() == 3);
+        CHECK(p.packed_bootstraps() == 3);
+        CHECK(p.levels_after == std::vector<std::size_t>{1, 0, 0, 0});
+        CHECK(wa.max_difference(b.fit_plain(data, context, layout, top, top)) < 1e-12);
+    }
+
+    literal.slots = n;
+    const boot::Bootstrapper packed_bootstrapper(context, keygen, boot::Parameters::from(literal));
+    // The training keys above and the two bootstrappers' cover every rotation.
+    const ml::nn::EncryptedNetwork packed_trained =
+        packed_trainer.fit(eval, encrypted, &bootstrapper, &packed_bootstrapper);
+    CHECK(packed_trained.events == packed_plan.events);
+    CHECK(packed_trained.levels_after == packed_plan.levels_after);
+    const ml::nn::Weights packed_decrypted =
+        packed_trainer.decrypt(packed_trained, decryptor, encoder);
+    INFO("max |packed encrypted - plain| = " << packed_decrypted.max_difference(packed_plain));
+    CHECK(packed_decrypted.max_difference(packed_plain) < 1e-5);  // measured 1e-8
+    CHECK(packed_decrypted.max_difference(decrypted) < 1e-5);     // the unpacked encrypted run
+    CHECK_THROWS_AS(packed_trainer.fit(eval, encrypted, nullptr, &bootstrapper),
+                    InvalidArgumentError);
 }
 
 TEST_CASE("ml/nn/errors name the value, the limit and the fix", "[ml][nn]") {

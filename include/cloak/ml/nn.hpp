@@ -593,8 +593,11 @@ class PlainBackend {
         [[nodiscard]] bool empty() const noexcept { return v.empty(); }
     };
 
-    PlainBackend(const ckks::Context& context, std::size_t refresh_level)
-        : slots_(context.slots()), refresh_level_(refresh_level) {
+    PlainBackend(const ckks::Context& context, std::size_t refresh_level,
+                 std::size_t packed_refresh_level = 0)
+        : slots_(context.slots()),
+          refresh_level_(refresh_level),
+          packed_refresh_level_(packed_refresh_level) {
         for (std::size_t l = 0; l <= context.max_level(); ++l)
             primes_.push_back(static_cast<double>(context.level(l).q->values().back()));
         scale_ = context.scale();
@@ -606,6 +609,7 @@ class PlainBackend {
     [[nodiscard]] std::vector<double> decode(const Value& x) const { return x.v; }
     [[nodiscard]] std::size_t level(const Value& x) const { return x.level; }
     [[nodiscard]] std::size_t refresh_level() const { return refresh_level_; }
+    [[nodiscard]] std::size_t packed_refresh_level() const { return packed_refresh_level_; }
     [[nodiscard]] std::size_t slots() const { return slots_; }
 
     [[nodiscard]] Value mul(const Value& a, const Value& b) {
@@ -638,6 +642,16 @@ class PlainBackend {
         Value r = x;
         for (double& v : r.v)
             v *= c;
+        r.level = level;
+        r.scale = scale;
+        return r;
+    }
+    // x c (slot by slot) at (level, scale), level < x.level.
+    [[nodiscard]] Value bring(const Value& x, std::span<const double> c, std::size_t level,
+                              double scale) {
+        Value r = x;
+        for (std::size_t i = 0; i < slots_; ++i)
+            r.v[i] *= c[i];
         r.level = level;
         r.scale = scale;
         return r;
@@ -681,6 +695,11 @@ class PlainBackend {
         r.level = refresh_level_;
         return r;
     }
+    [[nodiscard]] Value refresh_packed(const Value& x) {
+        Value r = x;
+        r.level = packed_refresh_level_;
+        return r;
+    }
 
     [[nodiscard]] double prime(std::size_t level) const { return primes_[level]; }
     [[nodiscard]] const std::set<std::int64_t>& rotations() const { return rotations_; }
@@ -694,22 +713,28 @@ class PlainBackend {
     }
     std::size_t slots_;
     std::size_t refresh_level_;
+    std::size_t packed_refresh_level_;
     std::vector<double> primes_;
     double scale_ = 0;
     std::set<std::int64_t> rotations_;
 };
 
-/// Ciphertexts; rotations use the training evaluator's keys, or the
-/// bootstrapper's when it holds the step (no key is generated twice).
+/// Ciphertexts; rotations use the training evaluator's keys, or a
+/// bootstrapper's when it holds the step (no key is generated twice). `packed`
+/// bootstraps the packed weights (sparse slots, RefreshPolicy::packed).
 class EncryptedBackend {
   public:
     using Value = ckks::Ciphertext;
 
-    EncryptedBackend(const ckks::Evaluator& eval, const boot::Bootstrapper* bootstrapper)
-        : eval_(eval), encoder_(eval.context()), boot_(bootstrapper) {}
+    EncryptedBackend(const ckks::Evaluator& eval, const boot::Bootstrapper* bootstrapper,
+                     const boot::Bootstrapper* packed = nullptr)
+        : eval_(eval), encoder_(eval.context()), boot_(bootstrapper), packed_(packed) {}
 
     [[nodiscard]] std::size_t level(const Value& x) const { return x.level(); }
     [[nodiscard]] std::size_t refresh_level() const { return boot_ ? boot_->output_level() : 0; }
+    [[nodiscard]] std::size_t packed_refresh_level() const {
+        return packed_ ? packed_->output_level() : 0;
+    }
     [[nodiscard]] std::size_t slots() const { return eval_.context().slots(); }
 
     [[nodiscard]] Value mul(const Value& a, const Value& b) const {
@@ -732,6 +757,10 @@ class EncryptedBackend {
     }
     [[nodiscard]] Value neg(const Value& a) const { return eval_.negate(a); }
     [[nodiscard]] Value bring(const Value& x, double c, std::size_t level, double scale) const {
+        return ml::detail::bring(eval_, encoder_, x, c, level, scale);
+    }
+    [[nodiscard]] Value bring(const Value& x, std::span<const double> c, std::size_t level,
+                              double scale) const {
         return ml::detail::bring(eval_, encoder_, x, c, level, scale);
     }
     [[nodiscard]] Value drop(const Value& x, std::size_t level) const {
@@ -764,16 +793,31 @@ class EncryptedBackend {
         return eval_.evaluate(g, t, {.target_scale = x.scale()});
     }
     [[nodiscard]] Value refresh(const Value& x) const { return boot_->bootstrap(x); }
+    // The packed weights hold a message of period n = the packed bootstrapper's
+    // slots: the same ciphertext read as n slots, bootstrapped, read back.
+    [[nodiscard]] Value refresh_packed(const Value& x) const {
+        const Value low = eval_.drop_level_to(x, 0);
+        const Value out = packed_->bootstrap(with_slots(low, packed_->parameters().slots()));
+        return with_slots(out, x.slots());
+    }
 
   private:
+    static Value with_slots(const Value& x, std::size_t slots) {
+        return Value(std::vector<ring::Poly>(x.parts().begin(), x.parts().end()), x.scale(), slots);
+    }
     const ckks::Evaluator& evaluator_for(std::int64_t k) const {
-        if (eval_.has_rotation_key(k) || boot_ == nullptr)
+        if (eval_.has_rotation_key(k))
             return eval_;
-        return boot_->evaluator().has_rotation_key(k) ? boot_->evaluator() : eval_;
+        for (const boot::Bootstrapper* b : {boot_, packed_}) {
+            if (b != nullptr && b->evaluator().has_rotation_key(k))
+                return b->evaluator();
+        }
+        return eval_;
     }
     const ckks::Evaluator& eval_;
     ckks::Encoder encoder_;
     const boot::Bootstrapper* boot_;
+    const boot::Bootstrapper* packed_;
 };
 
 }  // namespace detail
@@ -1054,7 +1098,15 @@ enum class RefreshPolicy {
     weights_first,
     /// Refresh whatever value runs out, when it runs out.
     just_in_time,
-    /// Whichever of the two bootstraps less over the planned steps (default).
+    /// Weights first, all in one bootstrap: the update writes every weight and
+    /// velocity into its own block of P slots of one ciphertext of period
+    /// n = bit_ceil(values x P) (the masks ride on the update's products: no
+    /// level), a bootstrapper of n slots refreshes it when a step needs it,
+    /// and a mask and log2(n / P) rotations unpack each value (one level).
+    /// Needs a packed bootstrapper (Trainer::packed_slots()).
+    packed,
+    /// The cheapest of the policies the bootstrappers allow, by estimated cost
+    /// (Plan::cost(); ties: weights first, then just in time) (default).
     fewest,
 };
 
@@ -1086,8 +1138,15 @@ struct RefreshEvent {
     std::size_t step = 0;   ///< 1-based
     std::string value;      ///< what was refreshed
     std::size_t level = 0;  ///< its level before
+    bool packed = false;    ///< the packed weights, by the packed (sparse-slot) bootstrapper
     friend bool operator==(const RefreshEvent&, const RefreshEvent&) = default;
 };
+
+/// Estimated cost of a packed (sparse-slot) bootstrap in full-slot bootstraps:
+/// it evaluates EvalMod, the bulk of a bootstrap, on one ciphertext instead of
+/// two, with CoeffToSlot and SlotToCoeff on n slots (docs/neural_networks.md
+/// has the measured ratio).
+inline constexpr double packed_bootstrap_cost = 0.5;
 
 /// The level plan: a dry run of the training on the parameters' levels.
 struct Plan {
@@ -1109,24 +1168,61 @@ struct Plan {
     std::size_t loss_depth = 0;
     /// Whether the plan includes the loss monitoring (reveal_loss_each_epoch).
     bool monitored = false;
+    /// Packed policy: values (weights and velocities) in the packed
+    /// ciphertext, its period (the packed bootstrapper's slots), the levels of
+    /// packing (0: the masks ride on the update) and unpacking, and the
+    /// rotations of one unpacking.
+    std::size_t packed_values = 0;
+    std::size_t packed_slots = 0;
+    std::size_t pack_levels = 0;
+    std::size_t unpack_levels = 0;
+    std::size_t unpack_rotations = 0;
+    std::size_t packed_refresh_level = 0;  ///< levels a packed bootstrap leaves
 
     [[nodiscard]] std::size_t bootstraps() const noexcept { return events.size(); }
+    [[nodiscard]] std::size_t packed_bootstraps() const noexcept {
+        return static_cast<std::size_t>(
+            std::count_if(events.begin(), events.end(), [](const auto& e) { return e.packed; }));
+    }
+    /// Estimated cost in full-slot bootstraps (packed ones: packed_bootstrap_cost,
+    /// or 1 when they bootstrap full slots).
+    [[nodiscard]] double cost(std::size_t full_slots) const noexcept {
+        const double packed = packed_slots < full_slots ? packed_bootstrap_cost : 1.0;
+        const std::size_t p = packed_bootstraps();
+        return static_cast<double>(bootstraps() - p) + packed * static_cast<double>(p);
+    }
 
     [[nodiscard]] std::string to_string() const {
         std::ostringstream out;
         out << "level plan: " << steps << " steps, "
-            << (policy == RefreshPolicy::weights_first ? "refresh weights first" : "just in time")
+            << (policy == RefreshPolicy::weights_first ? "refresh weights first"
+                : policy == RefreshPolicy::packed      ? "packed weights"
+                                                       : "just in time")
             << ", one step consumes " << step_depth << " levels";
+        if (policy == RefreshPolicy::packed)
+            out << " (unpacking included)";
         if (loss_depth)
             out << ", the softmax cross-entropy takes " << loss_depth << " levels";
         if (monitored)
             out << ", loss monitored (revealed each epoch)";
         if (refresh_level)
             out << ", a bootstrap leaves " << refresh_level;
+        else if (packed_refresh_level)
+            out << ", a packed bootstrap leaves " << packed_refresh_level;
         else
             out << " (no bootstrapping; data at level " << data_level << ")";
-        out << ", " << bootstraps() << " bootstraps in all; per step " << products_per_step
-            << " ciphertext products, " << rotations_per_step << " rotations\n";
+        out << ", " << bootstraps() << " bootstraps in all";
+        if (policy == RefreshPolicy::packed)
+            out << " (" << packed_bootstraps() << " packed)";
+        out << "; per step " << products_per_step << " ciphertext products, " << rotations_per_step
+            << " rotations\n";
+        if (policy == RefreshPolicy::packed) {
+            out << "  packing: " << packed_values << " values of "
+                << packed_slots / std::bit_ceil(packed_values)
+                << " slots in one ciphertext of period " << packed_slots << ", packing "
+                << pack_levels << " levels (masks in the update), unpacking " << unpack_levels
+                << " level and " << unpack_rotations << " rotations\n";
+        }
         std::size_t e = 0;
         for (std::size_t s = 1; s <= steps; ++s) {
             out << "  step " << s << ":";
@@ -1190,6 +1286,7 @@ class Engine {
         std::vector<double> plain_bias;
         std::vector<std::vector<double>> masks;  // valid entries of each diagonal
         std::vector<double> bias_mask;
+        std::size_t first_value = 0;  // packed policy: index of diagonal 0 (the bias: + k)
         // forward caches
         std::vector<V> inputs;
     };
@@ -1241,6 +1338,9 @@ class Engine {
     template <typename Encode>
     void init(const Weights& weights, Encode&& encode) {
         dense_.clear();
+        weight_values_ = 0;
+        holding = false;
+        packed_velocities = false;
         std::size_t d = 0;
         for (std::size_t i = 0; i < net_.layers().size(); ++i) {
             const Dense* layer = std::get_if<Dense>(&net_.layers()[i]);
@@ -1268,6 +1368,10 @@ class Engine {
             else
                 s.plain_bias = bias_slots(w, s.mp, false);
             s.bias_mask = bias_slots(w, s.mp, true);
+            if (s.trainable) {
+                s.first_value = weight_values_;
+                weight_values_ += s.k + 1;
+            }
             dense_.push_back(std::move(s));
         }
     }
@@ -1624,8 +1728,12 @@ class Engine {
         // The step lr / (B R) g, masked to the layer's real entries, is scaled
         // before the sum over the blocks: every value a bootstrap may meet stays
         // of the order of one sample's gradient.
-        auto one = [&](V& w, V& v, V grad, const std::vector<double>& mask,
-                       const std::string& what) {
+        auto one = [&](V& w, V& v, V grad, const std::vector<double>& mask, const std::string& what,
+                       std::size_t value) {
+            if (packed) {
+                pack_update(w, v, std::move(grad), mask, what, value, factor);
+                return;
+            }
             ensure(grad, 1, what + " gradient");
             V step = sample_sum(be_.mul(grad, scaled(mask, factor)));
             if (opt_.method == Method::sgd) {
@@ -1647,9 +1755,188 @@ class Engine {
         };
         if (s.vdiag.size() < s.k)
             s.vdiag.resize(s.k);
-        for (std::size_t k = 0; k < s.k; ++k)
-            one(s.diag[k], s.vdiag[k], std::move(grads[k]), s.masks[k], name(s, "diagonal", k));
-        one(s.bias, s.vbias, std::move(bias_grad), s.bias_mask, name(s, "bias"));
+        for (std::size_t k = 0; k < s.k; ++k) {
+            one(s.diag[k], s.vdiag[k], std::move(grads[k]), s.masks[k], name(s, "diagonal", k),
+                s.first_value + k);
+        }
+        one(s.bias, s.vbias, std::move(bias_grad), s.bias_mask, name(s, "bias"),
+            s.first_value + s.k);
+    }
+
+    // ---- packed refresh (RefreshPolicy::packed) -----------------------------------
+    //
+    // Value j (weight j, velocity W + j; W weights in all) lives in block j of
+    // every period of `packed_blocks() P` slots: every weight is P-periodic, so
+    // masking it to the blocks j mod packed_blocks() packs it without a
+    // rotation, and the update writes its result packed directly: the new
+    // value is a sum of operands (the weight, the velocity, the step's sum
+    // over the batch) times constants, and multiplying them by masks instead
+    // of constants costs no extra level. The step is summed over the blocks
+    // before it is scaled (the mask, lr / (B R), and the block mask multiply
+    // once, after the sum), so that the packed update takes one level like the
+    // unpacked one. Unpacking value j: the block mask, then the sum of
+    // rotations by P, 2P, .., packed_blocks() P / 2 replicates it (one level).
+
+    bool packed = false;
+    std::size_t packed_need = 0;  // level the packed weights need at the start of a step
+    bool holding = false;         // the weights live in packed_weights (between steps)
+    bool packed_velocities = false;
+    V packed_weights;
+
+    struct PackTerm {
+        V x;
+        std::vector<double> c;
+    };
+    std::vector<PackTerm> pack_terms;
+
+    std::size_t weight_values() const { return weight_values_; }
+    std::size_t packed_values() const {
+        return weight_values_ * (opt_.method == Method::sgd ? 1 : 2);
+    }
+    std::size_t packed_blocks() const {
+        return std::bit_ceil(std::max<std::size_t>(packed_values(), 1));
+    }
+    std::string packed_name() const {
+        return "packed weights (" + std::to_string(packed_values()) + " values, " +
+               std::to_string(packed_blocks() * layout_.block) + " slots)";
+    }
+    std::vector<double> block_mask(std::size_t value) const {
+        std::vector<double> m(layout_.slots);
+        const std::size_t blocks = packed_blocks();
+        for (std::size_t t = 0; t < layout_.slots; ++t)
+            m[t] = (t / layout_.block) % blocks == value ? 1.0 : 0.0;
+        return m;
+    }
+
+    void pack_update(V& w, V& v, V grad, const std::vector<double>& mask, const std::string& what,
+                     std::size_t value, double factor) {
+        const double mu = opt_.momentum;
+        V sum = sample_sum(std::move(grad));
+        if (be_.level(sum) == 0) {
+            // The unscaled sum is far too large to bootstrap: the plan is infeasible.
+            throw LevelError(cloak::detail::message(
+                "ml::nn: the packed update of ", what, " meets the step at level 0 in step ", step,
+                "; packing needs a level there (use another refresh policy)"));
+        }
+        ensure(w, 1, what);
+        const std::vector<double> wm = block_mask(value);
+        const bool velocity = opt_.method != Method::sgd;
+        const std::vector<double> vm =
+            velocity ? block_mask(weight_values_ + value) : std::vector<double>();
+        // new w = w + a v - cw step, new v = mu v - step (sgd: no v).
+        const double a = opt_.method == Method::nesterov ? mu * mu : mu;
+        const double cw = opt_.method == Method::nesterov ? 1.0 + mu : 1.0;
+        std::vector<double> cv(layout_.slots), cs(layout_.slots);
+        for (std::size_t t = 0; t < layout_.slots; ++t) {
+            const double vmt = velocity ? vm[t] : 0.0;
+            cv[t] = a * wm[t] + mu * vmt;
+            cs[t] = -factor * mask[t] * (cw * wm[t] + vmt);
+        }
+        pack_terms.push_back({w, wm});
+        if (velocity && !v.empty()) {
+            ensure(v, 1, what + " velocity");
+            pack_terms.push_back({v, std::move(cv)});
+        }
+        pack_terms.push_back({std::move(sum), std::move(cs)});
+        packed_velocities = packed_velocities || velocity;
+    }
+
+    // The sum of the terms, each brought one level below the lowest operand.
+    V combine_terms() {
+        std::size_t lowest = SIZE_MAX;
+        double scale = 0;
+        for (const PackTerm& t : pack_terms) {
+            if (be_.level(t.x) < lowest) {
+                lowest = be_.level(t.x);
+                scale = scale_of(t.x);
+            }
+        }
+        if (lowest == 0)
+            throw out_of_levels("packing", 0);
+        V c;
+        for (std::size_t i = 0; i < pack_terms.size(); ++i) {
+            V y = be_.bring(pack_terms[i].x, pack_terms[i].c, lowest - 1, scale);
+            c = i == 0 ? std::move(y) : be_.add_aligned(std::move(c), y);
+        }
+        pack_terms.clear();
+        return c;
+    }
+
+    // Calls f(value index, weight, velocity) for every trainable value.
+    template <typename F>
+    void for_each_value(F&& f) {
+        for (DenseState& s : dense_) {
+            if (!s.trainable)
+                continue;
+            if (s.vdiag.size() < s.k)
+                s.vdiag.resize(s.k);
+            for (std::size_t k = 0; k < s.k; ++k)
+                f(s.first_value + k, s.diag[k], s.vdiag[k], name(s, "diagonal", k));
+            f(s.first_value + s.k, s.bias, s.vbias, name(s, "bias"));
+        }
+    }
+
+    // At the start of a step: pack the weights if they cannot carry it,
+    // bootstrap the packed ciphertext if it cannot, and unpack.
+    void start_packed() {
+        if (!holding) {
+            if (weight_level() + 1 >= packed_need)
+                return;
+            bool velocities = false;
+            for_each_value([&](std::size_t j, V& w, V& v, const std::string& what) {
+                ensure(w, 1, what);
+                pack_terms.push_back({w, block_mask(j)});
+                if (!v.empty()) {
+                    ensure(v, 1, what + " velocity");
+                    pack_terms.push_back({v, block_mask(weight_values_ + j)});
+                    velocities = true;
+                }
+            });
+            packed_weights = combine_terms();
+            packed_velocities = velocities;
+            holding = true;
+        }
+        if (be_.level(packed_weights) < packed_need) {
+            if (be_.packed_refresh_level() == 0) {
+                throw LevelError(cloak::detail::message(
+                    "ml::nn: the packed weights are at level ", be_.level(packed_weights),
+                    " in step ", step, " and a step needs ", packed_need,
+                    "; pass the packed bootstrapper to fit() (Trainer::packed_slots())"));
+            }
+            events.push_back({step, packed_name(), be_.level(packed_weights), true});
+            packed_weights = be_.refresh_packed(packed_weights);
+        }
+        const std::size_t span = packed_blocks() * layout_.block;
+        for_each_value([&](std::size_t j, V& w, V& v, const std::string&) {
+            auto unpack = [&](std::size_t index) {
+                V y = be_.mul(packed_weights, block_mask(index));
+                for (std::size_t t = layout_.block; t < span; t <<= 1) {
+                    y = add(y, rot(y, static_cast<std::int64_t>(t)));
+                }
+                return y;
+            };
+            w = unpack(j);
+            if (packed_velocities)
+                v = unpack(weight_values_ + j);
+        });
+        holding = false;
+    }
+
+    // After the last step: each weight rotated out of the packed ciphertext
+    // into block 0, the block decrypt() reads (no level; the other blocks keep
+    // the other values).
+    void finish() {
+        if (!packed || !holding)
+            return;
+        for_each_value([&](std::size_t j, V& w, V&, const std::string&) {
+            V x = packed_weights;
+            for (std::size_t bit = 1; bit <= j; bit <<= 1) {
+                if (j & bit)
+                    x = rot(x, static_cast<std::int64_t>(bit * layout_.block));
+            }
+            w = std::move(x);
+        });
+        holding = false;
     }
 
     // Bootstraps weights (and velocities) whose level cannot carry a step.
@@ -1671,6 +1958,8 @@ class Engine {
     }
 
     std::size_t weight_level() const {
+        if (holding)
+            return be_.level(packed_weights);
         std::size_t level = SIZE_MAX;
         for (const DenseState& s : dense_) {
             if (!s.trainable)
@@ -1685,7 +1974,10 @@ class Engine {
     // One SGD step on a batch: forward, MSE gradient, backward, update.
     void train_step(const std::vector<V>& inputs, const V& targets, std::size_t t) {
         step = t;
-        refresh_weights();
+        if (packed)
+            start_packed();
+        else
+            refresh_weights();
         std::vector<ActivationCache> caches;
         V out = forward(inputs, &caches);
         V g;
@@ -1732,6 +2024,10 @@ class Engine {
                 }
             }
         }
+        if (packed) {
+            packed_weights = combine_terms();
+            holding = true;
+        }
     }
 
   private:
@@ -1740,6 +2036,7 @@ class Engine {
     const Layout& layout_;
     const Optimizer& opt_;
     std::vector<DenseState> dense_;
+    std::size_t weight_values_ = 0;
 };
 
 }  // namespace detail
@@ -1789,40 +2086,101 @@ class Trainer {
     [[nodiscard]] const TrainingOptions& options() const noexcept { return options_; }
 
     /// The rotation steps a training step needs (generate their Galois keys);
-    /// with a bootstrapper, only those its own keys do not cover.
+    /// with bootstrappers, only those their own keys do not cover. The packed
+    /// policy's unpacking rotates by P, 2P, .. (the sum over the batch's
+    /// steps): it adds no key.
     [[nodiscard]] std::vector<std::int64_t> rotations(
         const ckks::Context& context, const Layout& layout,
-        const boot::Bootstrapper* bootstrapper = nullptr) const {
+        const boot::Bootstrapper* bootstrapper = nullptr,
+        const boot::Bootstrapper* packed_bootstrapper = nullptr) const {
         detail::PlainBackend be(context, context.max_level());
         detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
         Dataset zeros = zero_data(layout);
         (void)run_plain(be, engine, zeros, layout, 1, context.max_level());
         std::vector<std::int64_t> out;
         for (std::int64_t k : be.rotations()) {
-            if (!bootstrapper || !bootstrapper->evaluator().has_rotation_key(k))
+            bool covered = false;
+            for (const boot::Bootstrapper* b : {bootstrapper, packed_bootstrapper})
+                covered = covered || (b != nullptr && b->evaluator().has_rotation_key(k));
+            if (!covered)
                 out.push_back(k);
         }
         return out;
     }
 
+    /// Values (weight diagonals and biases, and their velocities for momentum
+    /// and Nesterov) the packed policy puts in one ciphertext.
+    [[nodiscard]] std::size_t packed_values() const {
+        std::size_t values = 0;
+        for (const Layer& layer : net_.layers()) {
+            if (const Dense* d = std::get_if<Dense>(&layer); d && d->trainable)
+                values += std::min(std::bit_ceil(d->inputs), std::bit_ceil(d->outputs)) + 1;
+        }
+        return values * (options_.optimizer.method == Method::sgd ? 1 : 2);
+    }
+
+    /// The slots of the packed policy's bootstrapper: bit_ceil(packed_values())
+    /// blocks of P slots, the period of the packed ciphertext. Build it as
+    /// boot::Bootstrapper(context, keygen, boot::Parameters::preset(preset, n)).
+    /// @throws ShapeError when the values do not fit in one ciphertext.
+    [[nodiscard]] std::size_t packed_slots(const Layout& layout) const {
+        const std::size_t n = std::bit_ceil(packed_values()) * layout.block;
+        if (n > layout.slots) {
+            throw ShapeError(cloak::detail::message(
+                "ml::nn::Trainer::packed_slots: ", packed_values(), " values of ", layout.block,
+                " slots need ", n, " slots; a ciphertext has ", layout.slots,
+                "; use RefreshPolicy::weights_first or a larger ring degree"));
+        }
+        return n;
+    }
+
     /// The level plan for the options' steps: a dry run on the context's
     /// primes with data at `data_level` and, when refresh_level > 0,
-    /// bootstrapping that leaves refresh_level levels. Pick the policy of the
-    /// options (fewest: the cheaper of the two).
+    /// full-slot bootstrapping that leaves refresh_level levels; when
+    /// packed_refresh_level > 0, a packed bootstrapper (packed_slots() slots)
+    /// that leaves packed_refresh_level levels. Picks the policy of the
+    /// options (fewest: the cheapest by Plan::cost() of those the
+    /// bootstrappers allow; the packed policy where it is feasible).
     /// @throws LevelError when the steps need more levels than the context has
-    ///         and refresh_level is 0; ParameterError when one operation needs
-    ///         more levels than a bootstrap leaves.
+    ///         and no bootstrapping is given; ParameterError when one operation needs
+    ///         more levels than a bootstrap leaves, or for the packed policy
+    ///         without packed_refresh_level.
     [[nodiscard]] Plan plan(const ckks::Context& context, const Layout& layout,
-                            std::size_t data_level, std::size_t refresh_level) const {
+                            std::size_t data_level, std::size_t refresh_level,
+                            std::size_t packed_refresh_level = 0) const {
         const RefreshPolicy wanted = options_.policy;
-        if (wanted != RefreshPolicy::fewest)
-            return plan_with(context, layout, data_level, refresh_level, wanted);
-        if (refresh_level == 0)
-            return plan_with(context, layout, data_level, 0, RefreshPolicy::just_in_time);
-        Plan a =
-            plan_with(context, layout, data_level, refresh_level, RefreshPolicy::weights_first);
-        Plan b = plan_with(context, layout, data_level, refresh_level, RefreshPolicy::just_in_time);
-        return b.bootstraps() < a.bootstraps() ? b : a;
+        if (wanted == RefreshPolicy::packed && packed_refresh_level == 0) {
+            throw ParameterError(
+                "ml::nn::Trainer::plan: RefreshPolicy::packed without a packed bootstrapper; "
+                "pass its output level (and the bootstrapper to fit()), see packed_slots()");
+        }
+        if (wanted != RefreshPolicy::fewest) {
+            return plan_with(context, layout, data_level, refresh_level, wanted,
+                             packed_refresh_level);
+        }
+        std::optional<Plan> best;
+        std::optional<LevelError> failure;
+        const auto consider = [&](RefreshPolicy policy) {
+            try {
+                Plan p = plan_with(context, layout, data_level, refresh_level, policy,
+                                   packed_refresh_level);
+                if (!best || p.cost(context.slots()) < best->cost(context.slots()))
+                    best = std::move(p);
+            } catch (const LevelError& e) {
+                if (!failure)
+                    failure = e;
+            }
+        };
+        if (refresh_level != 0)
+            consider(RefreshPolicy::weights_first);
+        consider(RefreshPolicy::just_in_time);
+        if (packed_refresh_level != 0 &&
+            std::bit_ceil(packed_values()) * layout.block <= layout.slots) {
+            consider(RefreshPolicy::packed);
+        }
+        if (!best)
+            throw *failure;
+        return *best;
     }
 
     /// Trains on encrypted batches; nothing is decrypted. With a bootstrapper
@@ -1830,9 +2188,10 @@ class Trainer {
     /// says; without one, the steps must fit in the data's levels.
     /// @throws KeyMissingError without a relinearization key or a rotation of
     ///         rotations(); LevelError / ParameterError as plan().
-    [[nodiscard]] EncryptedNetwork fit(const ckks::Evaluator& eval,
-                                       const EncryptedTrainingData& data,
-                                       const boot::Bootstrapper* bootstrapper = nullptr) const {
+    [[nodiscard]] EncryptedNetwork fit(
+        const ckks::Evaluator& eval, const EncryptedTrainingData& data,
+        const boot::Bootstrapper* bootstrapper = nullptr,
+        const boot::Bootstrapper* packed_bootstrapper = nullptr) const {
         constexpr const char* where = "ml::nn::Trainer::fit";
         if (data.batches.empty())
             throw InvalidArgumentError(cloak::detail::message(where, ": no encrypted batches"));
@@ -1844,13 +2203,24 @@ class Trainer {
         }
         const ckks::Context& context = eval.context();
         const std::size_t refresh = bootstrapper ? bootstrapper->output_level() : 0;
+        std::size_t packed_refresh = 0;
+        if (packed_bootstrapper) {
+            const std::size_t n = packed_slots(data.layout);
+            if (packed_bootstrapper->parameters().slots() != n) {
+                throw InvalidArgumentError(cloak::detail::message(
+                    where, ": the packed bootstrapper bootstraps ",
+                    packed_bootstrapper->parameters().slots(), " slots; the packed weights need ",
+                    n, " (boot::Parameters::preset(preset, trainer.packed_slots(layout)))"));
+            }
+            packed_refresh = packed_bootstrapper->output_level();
+        }
         const std::size_t data_level = data.batches.front().inputs.front().level();
-        const Plan p = plan(context, data.layout, data_level, refresh);
+        const Plan p = plan(context, data.layout, data_level, refresh, packed_refresh);
         const auto start = std::chrono::steady_clock::now();
-        detail::EncryptedBackend be(eval, bootstrapper);
+        detail::EncryptedBackend be(eval, bootstrapper, packed_bootstrapper);
         detail::Engine<detail::EncryptedBackend> engine(be, net_, data.layout, options_.optimizer);
-        engine.weight_need = p.policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
         configure(engine, options_.reveal_loss_each_epoch.has_value());
+        configure_refresh(engine, p);
         const ckks::Encoder encoder(context);
         const ckks::Ciphertext zero = eval.multiply_integer(data.batches.front().inputs.front(), 0);
         engine.scale_fn = [](const ckks::Ciphertext& c) { return c.scale(); };
@@ -1888,6 +2258,7 @@ class Trainer {
                      engine.events.size(), engine.weight_level()});
             }
         }
+        engine.finish();
         for (auto& s : engine.layers()) {
             if (s.trainable)
                 out.layers.push_back({s.diag, s.bias});
@@ -1939,13 +2310,15 @@ class Trainer {
     [[nodiscard]] Weights fit_plain(const Dataset& data, const ckks::Context& context,
                                     const Layout& layout, std::size_t data_level,
                                     std::size_t refresh_level, Plan* plan_out = nullptr,
-                                    std::vector<double>* epoch_losses = nullptr) const {
-        const Plan p = plan(context, layout, data_level, refresh_level);
-        detail::PlainBackend be(context, refresh_level);
+                                    std::vector<double>* epoch_losses = nullptr,
+                                    std::size_t packed_refresh_level = 0) const {
+        const Plan p = plan(context, layout, data_level, refresh_level, packed_refresh_level);
+        detail::PlainBackend be(context, refresh_level, packed_refresh_level);
         detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
-        engine.weight_need = p.policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
+        configure_refresh(engine, p);
         engine.monitor = engine.monitor || epoch_losses != nullptr;
         (void)run_plain(be, engine, data, layout, options_.steps, data_level, epoch_losses);
+        engine.finish();
         if (plan_out)
             *plan_out = p;
         return engine.read([](const detail::PlainBackend::Value& v) { return v.v; });
@@ -1984,6 +2357,13 @@ class Trainer {
 
     static std::size_t weight_need(const Plan& p) {
         return std::min(p.step_depth, p.refresh_level);
+    }
+
+    template <typename Backend>
+    static void configure_refresh(detail::Engine<Backend>& engine, const Plan& p) {
+        engine.weight_need = p.policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
+        engine.packed = p.policy == RefreshPolicy::packed;
+        engine.packed_need = p.step_depth;
     }
 
     detail::Engine<detail::PlainBackend> plain_engine(detail::PlainBackend& be,
@@ -2042,7 +2422,8 @@ class Trainer {
     }
 
     Plan plan_with(const ckks::Context& context, const Layout& layout, std::size_t data_level,
-                   std::size_t refresh_level, RefreshPolicy policy) const {
+                   std::size_t refresh_level, RefreshPolicy policy,
+                   std::size_t packed_refresh_level = 0) const {
         Plan p;
         p.policy = policy;
         p.steps = options_.steps;
@@ -2051,6 +2432,34 @@ class Trainer {
         p.loss_depth = softmax_ ? softmax_->depth() : 0;
         p.monitored = options_.reveal_loss_each_epoch.has_value();
         const Dataset zeros = zero_data(layout);
+        if (policy == RefreshPolicy::packed) {
+            // The depth of one step from the packed weights fresh out of a
+            // bootstrap to the next packed weights: a step that packs the
+            // initial weights and bootstraps them first.
+            p.packed_refresh_level = packed_refresh_level;
+            p.packed_values = packed_values();
+            p.packed_slots = packed_slots(layout);
+            p.pack_levels = 0;
+            p.unpack_levels = 1;
+            detail::PlainBackend be(context, refresh_level, packed_refresh_level);
+            detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
+            engine.packed = true;
+            engine.packed_need = SIZE_MAX;
+            (void)run_plain(be, engine, zeros, layout, 1, data_level);
+            p.step_depth = packed_refresh_level - engine.weight_level();
+            p.products_per_step = engine.products;
+            p.rotations_per_step = engine.rotations;
+            // Every value, velocities included (the measured first step may have none yet).
+            p.unpack_rotations =
+                p.packed_values *
+                static_cast<std::size_t>(std::countr_zero(std::bit_ceil(p.packed_values)));
+            detail::PlainBackend run(context, refresh_level, packed_refresh_level);
+            detail::Engine<detail::PlainBackend> planned = plain_engine(run, layout);
+            configure_refresh(planned, p);
+            p.levels_after = run_plain(run, planned, zeros, layout, options_.steps, data_level);
+            p.events = planned.events;
+            return p;
+        }
         {
             // The depth of one step from weights at the top.
             const std::size_t top = refresh_level ? refresh_level : data_level;
