@@ -611,6 +611,7 @@ class PlainBackend {
     [[nodiscard]] std::size_t refresh_level() const { return refresh_level_; }
     [[nodiscard]] std::size_t packed_refresh_level() const { return packed_refresh_level_; }
     [[nodiscard]] std::size_t slots() const { return slots_; }
+    [[nodiscard]] double scale() const { return scale_; }
 
     [[nodiscard]] Value mul(const Value& a, const Value& b) {
         const std::size_t l = std::min(a.level, b.level);
@@ -735,6 +736,7 @@ class EncryptedBackend {
     [[nodiscard]] std::size_t packed_refresh_level() const {
         return packed_ ? packed_->output_level() : 0;
     }
+    [[nodiscard]] double scale() const { return eval_.context().scale(); }
     [[nodiscard]] std::size_t slots() const { return eval_.context().slots(); }
 
     [[nodiscard]] Value mul(const Value& a, const Value& b) const {
@@ -1735,7 +1737,11 @@ class Engine {
                 return;
             }
             ensure(grad, 1, what + " gradient");
-            V step = sample_sum(be_.mul(grad, scaled(mask, factor)));
+            // Landing on the context's scale: otherwise the weights' scale,
+            // a power of the one the step started from, drifts step after step
+            // until it under- or overflows (after about 10 steps at 9 levels).
+            V step =
+                sample_sum(be_.bring(grad, scaled(mask, factor), be_.level(grad) - 1, be_.scale()));
             if (opt_.method == Method::sgd) {
                 w = sub(w, step);
                 return;
@@ -1841,16 +1847,15 @@ class Engine {
         packed_velocities = packed_velocities || velocity;
     }
 
-    // The sum of the terms, each brought one level below the lowest operand.
+    // The sum of the terms, each brought one level below the lowest operand,
+    // at the context's scale: the scale a step ends with is a power of the one
+    // it starts from, so without this reset it would drift step after step
+    // until an encoding fails.
     V combine_terms() {
         std::size_t lowest = SIZE_MAX;
-        double scale = 0;
-        for (const PackTerm& t : pack_terms) {
-            if (be_.level(t.x) < lowest) {
-                lowest = be_.level(t.x);
-                scale = scale_of(t.x);
-            }
-        }
+        for (const PackTerm& t : pack_terms)
+            lowest = std::min(lowest, be_.level(t.x));
+        const double scale = be_.scale();
         if (lowest == 0)
             throw out_of_levels("packing", 0);
         V c;
