@@ -32,6 +32,8 @@
 //                logistic-regression comparison
 //   --max-steps S   stop after S steps (time part of an epoch)
 //   --points P   synthetic samples (after --digits: fewer images, less memory)
+//   --plan       print the whole level plan (every step's bootstraps) and stop
+//                before any key is made
 #include <cloak/cloak.hpp>
 
 #include <algorithm>
@@ -45,6 +47,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
 
 using namespace cloak;
 
@@ -68,6 +72,7 @@ struct Arguments {
     bool digits = false;
     std::size_t max_steps = 0;
     bool profile = false;
+    bool plan_only = false;
 };
 
 Arguments parse(int argc, char** argv) {
@@ -111,6 +116,8 @@ Arguments parse(int argc, char** argv) {
             a.points = std::stoul(value());
         } else if (arg == "--max-steps") {
             a.max_steps = std::stoul(value());
+        } else if (arg == "--plan") {
+            a.plan_only = true;
         } else if (arg == "--profile-bootstrap") {
             a.profile = true;
         } else if (arg == "--json") {
@@ -128,8 +135,8 @@ Arguments parse(int argc, char** argv) {
                 "; use --data FILE --label COL --hidden H --epochs E --batch B --lr R "
                 "--optimizer sgd|momentum|nesterov --preset n12|n13|n16 --loss mse|softmax "
                 "--reveal-loss-each-epoch --digits --max-steps S --points P "
-                "--policy fewest|packed|weights-first|just-in-time --profile-bootstrap --json "
-                "--smoke");
+                "--policy fewest|packed|weights-first|just-in-time --profile-bootstrap --plan "
+                "--json --smoke");
         }
     }
     if (a.policy != "fewest" && a.policy != "packed" && a.policy != "weights-first" &&
@@ -187,6 +194,13 @@ ml::Dataset synthetic_digits(std::size_t rows, std::uint64_t seed) {
 // at best).
 double cpu_seconds() {
     return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
+
+// The process's peak resident memory so far, in GiB.
+double peak_gib() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / (1024.0 * 1024.0);
 }
 
 // One packed bootstrap, phase by phase. The trace (inside CoeffToSlot) is
@@ -301,10 +315,10 @@ int run(const Arguments& args) {
                     const double cpu = cpu_seconds();
                     std::printf(
                         "  step %3zu/%zu  %8.1f s (this step %5.1f s, CPU %5.1f s)  %3zu "
-                        "bootstraps "
-                        "(+%zu)  %zu levels left\n",
+                        "bootstraps (+%zu)  %zu levels left  peak %.1f GiB\n",
                         r.step, r.steps, r.elapsed_seconds, r.elapsed_seconds - last_elapsed,
-                        cpu - last_cpu, r.bootstraps, r.bootstraps - last_bootstraps, r.level);
+                        cpu - last_cpu, r.bootstraps, r.bootstraps - last_bootstraps, r.level,
+                        peak_gib());
                     std::fflush(stdout);
                     last_cpu = cpu;
                 }
@@ -351,6 +365,10 @@ int run(const Arguments& args) {
         const std::string text = plan.to_string();
         std::printf("  %s  ...\n", text.substr(0, text.find("  step")).c_str());
     }
+    if (args.plan_only) {
+        std::printf("%s", plan.to_string().c_str());
+        return 0;
+    }
 
     // Keys: the bootstrapper's own, plus the rotations training needs beyond them.
     const auto keys_start = std::chrono::steady_clock::now();
@@ -373,12 +391,12 @@ int run(const Arguments& args) {
     const double keys_seconds = seconds_since(keys_start);
     if (verbose) {
         std::printf(
-            "  keys: %s%s%s + %zu training rotations  %.1f s\n",
+            "  keys: %s%s%s + %zu training rotations  %.1f s, peak %.1f GiB\n",
             needs_full ? "full-slot bootstrapping" : "", needs_full && needs_packed ? " + " : "",
             needs_packed
                 ? ("packed bootstrapping (" + std::to_string(packed_slots) + " slots)").c_str()
                 : "",
-            steps_needed.size(), keys_seconds);
+            steps_needed.size(), keys_seconds, peak_gib());
     }
     if (args.profile && packed)
         profile_bootstrap(context, encryptor, encoder, *packed);
