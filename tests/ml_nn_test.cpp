@@ -314,6 +314,35 @@ TEST_CASE("ml/nn/logN=12 training with bootstrapping follows the plan and matche
     const ml::nn::Trainer fewest(net, {.optimizer = ml::nn::Optimizer::sgd(0.5), .steps = 2});
     CHECK(fewest.plan(context, layout, top, top, top).policy == ml::nn::RefreshPolicy::packed);
     CHECK(fewest.plan(context, layout, top, top).policy != ml::nn::RefreshPolicy::packed);
+    // The packed weights at the ring's period (TrainingOptions::packed_slots),
+    // so that the full-slot bootstrapper refreshes them too: 512 blocks, 9
+    // unpacking rotations a value, the same weights as the fewest period.
+    const ml::nn::Trainer full_period(net, {.optimizer = ml::nn::Optimizer::sgd(0.5),
+                                            .steps = 2,
+                                            .policy = ml::nn::RefreshPolicy::packed,
+                                            .packed_slots = context.slots()});
+    REQUIRE(full_period.packed_slots(layout) == context.slots());
+    ml::nn::Plan full_period_plan;
+    const ml::nn::Weights full_period_plain =
+        full_period.fit_plain(data, context, layout, top, top, &full_period_plan, nullptr, top);
+    INFO(full_period_plan.to_string());
+    CHECK(full_period_plan.packed_slots == context.slots());
+    CHECK(full_period_plan.packed_bootstraps() == 1);
+    CHECK(full_period_plan.bootstraps() == 1);
+    CHECK(full_period_plan.levels_after == packed_plan.levels_after);
+    CHECK(full_period_plan.to_string().find("of period 2048") != std::string::npos);
+    CHECK(full_period_plan.to_string().find("unpacking 1 level and 45 rotations") !=
+          std::string::npos);
+    CHECK(full_period_plain.max_difference(plain) < 1e-12);
+    for (const std::size_t bad : {std::size_t{48}, std::size_t{16}, std::size_t{4096}}) {
+        const ml::nn::Trainer t(net,
+                                {.policy = ml::nn::RefreshPolicy::packed, .packed_slots = bad});
+        CHECK_THROWS_WITH(
+            t.packed_slots(layout),
+            Catch::Contains("TrainingOptions::packed_slots is " + std::to_string(bad)) &&
+                Catch::Contains("a power of two from 32") && Catch::Contains("ring's 2048 slots"));
+        CHECK_THROWS_AS(t.plan(context, layout, top, top, top), ShapeError);
+    }
     // Momentum and Nesterov (velocities packed too), 4 steps in the clear: the
     // same weights as refreshing every value on its own, one packed bootstrap
     // per step after the first, the levels the plan states.

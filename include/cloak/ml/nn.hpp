@@ -1133,6 +1133,13 @@ struct TrainingOptions {
     /// Set to decrypt the training loss each epoch: this REVEALS the loss (see
     /// RevealLoss). Empty (the default): nothing is decrypted during training.
     std::optional<RevealLoss> reveal_loss_each_epoch = std::nullopt;
+    /// RefreshPolicy::packed: the period of the packed ciphertext, the slots of
+    /// its bootstrapper. 0 (the default): the fewest, bit_ceil(values) x P. Any
+    /// larger power of two up to the ring's slots is allowed; the ring's slots
+    /// let one full-slot bootstrapper (one set of keys) refresh both the packed
+    /// weights and activations, which halves the key memory of a plan that
+    /// needs both, at the price of a full-slot bootstrap for the weights.
+    std::size_t packed_slots = 0;
 };
 
 /// One bootstrap of the plan (or of a run).
@@ -1176,6 +1183,7 @@ struct Plan {
     /// rotations of one unpacking.
     std::size_t packed_values = 0;
     std::size_t packed_slots = 0;
+    std::size_t packed_block = 0;  ///< slots of one value (P)
     std::size_t pack_levels = 0;
     std::size_t unpack_levels = 0;
     std::size_t unpack_rotations = 0;
@@ -1219,8 +1227,7 @@ struct Plan {
         out << "; per step " << products_per_step << " ciphertext products, " << rotations_per_step
             << " rotations\n";
         if (policy == RefreshPolicy::packed) {
-            out << "  packing: " << packed_values << " values of "
-                << packed_slots / std::bit_ceil(packed_values)
+            out << "  packing: " << packed_values << " values of " << packed_block
                 << " slots in one ciphertext of period " << packed_slots << ", packing "
                 << pack_levels << " levels (masks in the update), unpacking " << unpack_levels
                 << " level and " << unpack_rotations << " rotations\n";
@@ -1799,7 +1806,10 @@ class Engine {
     std::size_t packed_values() const {
         return weight_values_ * (opt_.method == Method::sgd ? 1 : 2);
     }
+    std::size_t packed_period = 0;  // slots of the packed ciphertext (0: the fewest)
     std::size_t packed_blocks() const {
+        if (packed_period != 0)
+            return packed_period / layout_.block;
         return std::bit_ceil(std::max<std::size_t>(packed_values(), 1));
     }
     std::string packed_name() const {
@@ -2130,6 +2140,17 @@ class Trainer {
     /// @throws ShapeError when the values do not fit in one ciphertext.
     [[nodiscard]] std::size_t packed_slots(const Layout& layout) const {
         const std::size_t n = std::bit_ceil(packed_values()) * layout.block;
+        const std::size_t wanted = options_.packed_slots;
+        if (wanted != 0 && n <= layout.slots) {
+            if (!std::has_single_bit(wanted) || wanted < n || wanted > layout.slots) {
+                throw ShapeError(cloak::detail::message(
+                    "ml::nn::Trainer::packed_slots: TrainingOptions::packed_slots is ", wanted,
+                    "; it must be a power of two from ", n, " (", packed_values(), " values of ",
+                    layout.block, " slots) to the ring's ", layout.slots,
+                    " slots, or 0 for the fewest"));
+            }
+            return wanted;
+        }
         if (n > layout.slots) {
             throw ShapeError(cloak::detail::message(
                 "ml::nn::Trainer::packed_slots: ", packed_values(), " values of ", layout.block,
@@ -2181,6 +2202,7 @@ class Trainer {
         consider(RefreshPolicy::just_in_time);
         if (packed_refresh_level != 0 &&
             std::bit_ceil(packed_values()) * layout.block <= layout.slots) {
+            (void)packed_slots(layout);  // a bad TrainingOptions::packed_slots is an error
             consider(RefreshPolicy::packed);
         }
         if (!best)
@@ -2369,6 +2391,7 @@ class Trainer {
         engine.weight_need = p.policy == RefreshPolicy::weights_first ? weight_need(p) : 0;
         engine.packed = p.policy == RefreshPolicy::packed;
         engine.packed_need = p.step_depth;
+        engine.packed_period = p.packed_slots;
     }
 
     detail::Engine<detail::PlainBackend> plain_engine(detail::PlainBackend& be,
@@ -2450,6 +2473,7 @@ class Trainer {
             detail::Engine<detail::PlainBackend> engine = plain_engine(be, layout);
             engine.packed = true;
             engine.packed_need = SIZE_MAX;
+            engine.packed_period = p.packed_slots;
             (void)run_plain(be, engine, zeros, layout, 1, data_level);
             p.step_depth = packed_refresh_level - engine.weight_level();
             p.products_per_step = engine.products;
@@ -2457,7 +2481,8 @@ class Trainer {
             // Every value, velocities included (the measured first step may have none yet).
             p.unpack_rotations =
                 p.packed_values *
-                static_cast<std::size_t>(std::countr_zero(std::bit_ceil(p.packed_values)));
+                static_cast<std::size_t>(std::countr_zero(p.packed_slots / layout.block));
+            p.packed_block = layout.block;
             detail::PlainBackend run(context, refresh_level, packed_refresh_level);
             detail::Engine<detail::PlainBackend> planned = plain_engine(run, layout);
             configure_refresh(planned, p);
