@@ -487,7 +487,12 @@ int run(const Arguments& args) {
                 100 * accuracy);
     std::printf("  %-46s %8.1f%%\n", "same network and algorithm in the clear",
                 100 * clear_accuracy);
-    std::printf("  %-46s %8.1f%%\n", "logistic regression, encrypted training", 100 * lr_accuracy);
+    if (args.digits) {
+        std::printf("  %-46s %9s\n", "logistic regression, encrypted training", "not run");
+    } else {
+        std::printf("  %-46s %8.1f%%\n", "logistic regression, encrypted training",
+                    100 * lr_accuracy);
+    }
     std::printf("  encrypted vs clear weights: max difference %.2g\n", difference);
     for (std::size_t e = 0; e < trained.revealed_losses.size() && e < clear_losses.size(); ++e) {
         std::printf("  epoch %zu loss: revealed %.6f, same algorithm in the clear %.6f\n", e + 1,
