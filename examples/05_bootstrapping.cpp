@@ -16,6 +16,10 @@
 //   [--json]
 //
 // --iterations 2 runs Meta-BTS (two bootstraps, about twice the precision).
+// --keys-file PATH: the key owner streams the keys into PATH one key at a time
+// (io::save_bootstrapping_keys_file) and a bootstrapper without keys, the
+// server's, loads and checks them from it (io::load_bootstrapping_keys_file);
+// prints the file's size and both times. PATH is left in place.
 // Threads: OMP_NUM_THREADS (default: all cores).
 #include <cloak/boot/bootstrapper.hpp>
 #include <cloak/cloak.hpp>
@@ -26,6 +30,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -36,6 +42,7 @@ int main(int argc, char** argv) {
     bool json = false;
     std::string preset = "n12";
     int runs = 2;
+    std::string keys_file;
     std::size_t iterations = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -45,13 +52,15 @@ int main(int argc, char** argv) {
             preset = argv[++i];
         } else if (arg == "--iterations" && i + 1 < argc) {
             iterations = static_cast<std::size_t>(std::max(1, std::atoi(argv[++i])));
+        } else if (arg == "--keys-file" && i + 1 < argc) {
+            keys_file = argv[++i];
         } else if (arg == "--runs" && i + 1 < argc) {
             runs = std::max(1, std::atoi(argv[++i]));
         } else {
             std::fprintf(
                 stderr,
                 "usage: %s [--preset n12|n13|n16|n16-sparse] [--runs k] [--iterations 1|2] "
-                "[--json]\n",
+                "[--keys-file PATH] [--json]\n",
                 argv[0]);
             return 2;
         }
@@ -75,10 +84,31 @@ int main(int argc, char** argv) {
     // 2. Keys: the bootstrapper generates the rotation keys of its two FFTs,
     //    the conjugation key and a relinearization key, and reports their size.
     const ckks::KeyGenerator keygen(context);
+    const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    };
     const auto setup_start = std::chrono::steady_clock::now();
-    const boot::Bootstrapper bootstrapper(context, keygen, params);
-    const double setup_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count();
+    std::optional<boot::Bootstrapper> holder;
+    double save_seconds = 0, load_seconds = 0;
+    std::uintmax_t file_bytes = 0;
+    if (keys_file.empty()) {
+        holder.emplace(context, keygen, params);
+    } else {
+        // The key owner writes each key as soon as it is made; the server's
+        // bootstrapper holds no secret and loads the bundle, every key checked.
+        const auto save_start = std::chrono::steady_clock::now();
+        io::save_bootstrapping_keys_file(keys_file, context, keygen, params);
+        save_seconds = seconds_since(save_start);
+        file_bytes = std::filesystem::file_size(keys_file);
+        holder.emplace(context, params);
+        const auto load_start = std::chrono::steady_clock::now();
+        io::load_bootstrapping_keys_file(keys_file, *holder);
+        load_seconds = seconds_since(load_start);
+    }
+    const boot::Bootstrapper& bootstrapper = *holder;
+    // With a keys file the keys were generated while they were written.
+    const double generation_seconds = keys_file.empty() ? holder->keys().seconds : save_seconds;
+    const double setup_seconds = seconds_since(setup_start);
     const boot::KeyReport& keys = bootstrapper.keys();
 
     const ckks::Encoder encoder(context);
@@ -154,14 +184,15 @@ int main(int argc, char** argv) {
             "\"rotation_keys\": %zu, \"conjugation_keys\": %zu, \"encapsulation_keys\": %zu, "
             "\"key_mib\": %.1f, \"peak_memory_mib\": %.1f, \"precision_min_bits\": %.2f, "
             "\"precision_mean_bits\": %.2f, \"precision_vs_input_min_bits\": %.2f, "
-            "\"precision_vs_input_mean_bits\": %.2f}\n",
+            "\"precision_vs_input_mean_bits\": %.2f, \"keys_file_bytes\": %ju, "
+            "\"keys_save_s\": %.2f, \"keys_load_s\": %.2f}\n",
             preset.c_str(), params.ckks().log_n(), slots, params.ckks().log_qp(), secret,
             secure ? "true" : "false", params.k(), params.cosine_degree(), params.double_angle(),
             params.coeffs_to_slots_levels(), params.eval_mod_levels(),
             params.slots_to_coeffs_levels(), level_before, level_after, iterations, threads, runs,
-            median_ms, first_ms, setup_seconds, keys.seconds, keys.rotation_keys,
+            median_ms, first_ms, setup_seconds, generation_seconds, keys.rotation_keys,
             keys.conjugation_keys, keys.encapsulation_keys, key_mib, peak_mib, min_bits, mean_bits,
-            min_bits_input, mean_bits_input);
+            min_bits_input, mean_bits_input, file_bytes, save_seconds, load_seconds);
         return 0;
     }
     std::printf("%s\n", params.to_string().c_str());
@@ -170,8 +201,16 @@ int main(int argc, char** argv) {
     std::printf(
         "keys: %zu rotations + %zu conjugation + relinearization + %zu encapsulation, %.1f MiB, "
         "%.2f s (setup with transform encoding %.2f s)\n",
-        keys.rotation_keys, keys.conjugation_keys, keys.encapsulation_keys, key_mib, keys.seconds,
-        setup_seconds);
+        keys.rotation_keys, keys.conjugation_keys, keys.encapsulation_keys, key_mib,
+        generation_seconds, setup_seconds);
+    if (!keys_file.empty()) {
+        std::printf(
+            "keys file %s: %ju bytes (%.2f GiB), written key by key in %.1f s, "
+            "loaded and checked in %.1f s\n",
+            keys_file.c_str(), file_bytes,
+            static_cast<double>(file_bytes) / (1024.0 * 1024.0 * 1024.0), save_seconds,
+            load_seconds);
+    }
     std::printf("level %zu -> %zu after bootstrapping (of %zu)\n", level_before, level_after,
                 params.ckks().max_level());
     std::printf(
