@@ -243,6 +243,49 @@ TEST_CASE("ml/nn/logN=12 encrypted 2-4-1 training equals the same algorithm in t
     INFO("max |encrypted - plain| = " << difference);
     CHECK(difference < 1e-5);  // measured 1e-7
     CHECK(plain.max_difference(net.initial_weights()) > 1e-2);
+
+    // The same training from a source that encrypts each batch when a step
+    // asks for it (one batch in memory at a time): batches asked for in turn,
+    // fresh encryptions, the same weights within the same floor.
+    const ml::nn::EncryptedBatchSource encrypting =
+        ml::nn::EncryptedBatchSource::encrypting(context, encryptor, encoder, net, layout, data);
+    REQUIRE(encrypting.batches == 2);
+    std::vector<std::size_t> asked;
+    ml::nn::EncryptedBatchSource counted = encrypting;
+    counted.batch = [&](std::size_t i) {
+        asked.push_back(i);
+        return encrypting.batch(i);
+    };
+    reports = 0;  // the progress callback counts this run's steps again
+    const ml::nn::Weights streamed =
+        trainer.decrypt(trainer.fit(eval, counted), decryptor, encoder);
+    CHECK(asked == std::vector<std::size_t>{0, 1});
+    CHECK(reports == 2);
+    INFO("max |streamed - plain| = " << streamed.max_difference(plain));
+    CHECK(streamed.max_difference(plain) < 1e-5);
+
+    // A source whose batch 1 lacks an input ciphertext, or gives nothing.
+    ml::nn::EncryptedBatchSource broken = ml::nn::EncryptedBatchSource::of(encrypted);
+    broken.batch = [&](std::size_t i) {
+        auto b = std::make_shared<ml::nn::EncryptedBatch>(encrypted.batches.at(i));
+        if (i == 1)
+            b->inputs.pop_back();
+        return std::shared_ptr<const ml::nn::EncryptedBatch>(std::move(b));
+    };
+    reports = 0;
+    CHECK_THROWS_WITH(trainer.fit(eval, broken),
+                      Catch::Contains("batch 1 has 1 input ciphertexts") &&
+                          Catch::Contains("batch 0 has 2, every one at level 18"));
+    broken.batch = [&](std::size_t i) {
+        return i == 0 ? ml::nn::EncryptedBatchSource::of(encrypted).batch(0) : nullptr;
+    };
+    reports = 0;
+    CHECK_THROWS_WITH(trainer.fit(eval, broken),
+                      Catch::Contains("the source gave nothing for batch 1 of 2"));
+    const ml::Dataset unnormalized(1, 2, std::vector<double>{1.5, 0.0}, std::vector<double>{1.0});
+    CHECK_THROWS_WITH(ml::nn::EncryptedBatchSource::encrypting(context, encryptor, encoder, net,
+                                                               layout, unnormalized),
+                      Catch::Contains("feature 0 of sample 0 is 1.5, outside [-1, 1]"));
 }
 
 TEST_CASE("ml/nn/logN=12 training with bootstrapping follows the plan and matches the clear",

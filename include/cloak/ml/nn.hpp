@@ -48,6 +48,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <random>
@@ -525,17 +526,12 @@ struct EncryptOptions {
     std::optional<std::size_t> level = std::nullopt;
 };
 
-/// The key owner's step: encrypts every mini-batch of `data` (features in
-/// [-1, 1]: normalize first) in the layout, ceil(rows / batch) batches.
-/// @throws InvalidArgumentError for an empty dataset, features outside [-1, 1],
-///         or a feature count other than the network's inputs.
-[[nodiscard]] inline EncryptedTrainingData encrypt(const ckks::Context& context,
-                                                   const ckks::Encryptor& encryptor,
-                                                   const ckks::Encoder& encoder,
-                                                   const Sequential& net, const Layout& layout,
-                                                   const Dataset& data,
-                                                   const EncryptOptions& options = {}) {
-    constexpr const char* where = "ml::nn::encrypt";
+namespace detail {
+
+/// The checks of encrypt(): a dataset the network takes, normalized, and a
+/// layout of this context.
+inline void check_training_data(const char* where, const ckks::Context& context,
+                                const Sequential& net, const Layout& layout, const Dataset& data) {
     if (data.rows() == 0)
         throw InvalidArgumentError(cloak::detail::message(where, ": the dataset is empty"));
     if (data.features() != net.inputs()) {
@@ -554,19 +550,81 @@ struct EncryptOptions {
         throw ShapeError(cloak::detail::message(where, ": the layout has ", layout.slots,
                                                 " slots, the context ", context.slots()));
     }
+}
+
+inline EncryptedBatch encrypt_batch(const ckks::Encryptor& encryptor, const ckks::Encoder& encoder,
+                                    const Sequential& net, const Layout& layout,
+                                    const Dataset& data, std::size_t index, std::size_t level) {
+    const BatchSlots s = batch_slots(net, layout, data, index, true);
+    EncryptedBatch batch;
+    for (const std::vector<double>& v : s.inputs)
+        batch.inputs.push_back(encryptor.encrypt(encoder.encode(v, {.level = level})));
+    batch.targets = encryptor.encrypt(encoder.encode(s.targets, {.level = level}));
+    return batch;
+}
+
+}  // namespace detail
+
+/// The key owner's step: encrypts every mini-batch of `data` (features in
+/// [-1, 1]: normalize first) in the layout, ceil(rows / batch) batches.
+/// @throws InvalidArgumentError for an empty dataset, features outside [-1, 1],
+///         or a feature count other than the network's inputs.
+[[nodiscard]] inline EncryptedTrainingData encrypt(const ckks::Context& context,
+                                                   const ckks::Encryptor& encryptor,
+                                                   const ckks::Encoder& encoder,
+                                                   const Sequential& net, const Layout& layout,
+                                                   const Dataset& data,
+                                                   const EncryptOptions& options = {}) {
+    detail::check_training_data("ml::nn::encrypt", context, net, layout, data);
     const std::size_t level = options.level.value_or(context.max_level());
     EncryptedTrainingData out{layout, {}, data.rows()};
     const std::size_t count = (data.rows() + layout.batch - 1) / layout.batch;
-    for (std::size_t i = 0; i < count; ++i) {
-        const detail::BatchSlots s = detail::batch_slots(net, layout, data, i, true);
-        EncryptedBatch batch;
-        for (const std::vector<double>& v : s.inputs)
-            batch.inputs.push_back(encryptor.encrypt(encoder.encode(v, {.level = level})));
-        batch.targets = encryptor.encrypt(encoder.encode(s.targets, {.level = level}));
-        out.batches.push_back(std::move(batch));
-    }
+    for (std::size_t i = 0; i < count; ++i)
+        out.batches.push_back(
+            detail::encrypt_batch(encryptor, encoder, net, layout, data, i, level));
     return out;
 }
+
+/// Encrypted batches delivered one at a time, so that a dataset need not be
+/// held in memory whole (at N = 2^16 a batch of the 196-32-2 shape is 33
+/// ciphertexts, 350 MB at level 9). Trainer::fit asks for batch(i), i in
+/// [0, batches), when a step on it starts and lets it go after the step. A
+/// source may read the batch from disk, receive it, or encrypt it then; every
+/// batch must have the shape and the level of batch 0.
+struct EncryptedBatchSource {
+    Layout layout;
+    std::size_t batches = 0;
+    std::size_t rows = 0;
+    std::function<std::shared_ptr<const EncryptedBatch>(std::size_t index)> batch;
+
+    /// A view of batches held in memory (no copy; `data` must outlive it).
+    [[nodiscard]] static EncryptedBatchSource of(const EncryptedTrainingData& data) {
+        return {data.layout, data.batches.size(), data.rows, [&data](std::size_t i) {
+                    // Aliases data.batches[i] and owns nothing.
+                    return std::shared_ptr<const EncryptedBatch>(std::shared_ptr<void>(),
+                                                                 &data.batches.at(i));
+                }};
+    }
+
+    /// The key owner's side of a stream: batch i encrypted when training asks
+    /// for it, as encrypt() encrypts it. The arguments must outlive the source.
+    /// @throws as encrypt().
+    [[nodiscard]] static EncryptedBatchSource encrypting(const ckks::Context& context,
+                                                         const ckks::Encryptor& encryptor,
+                                                         const ckks::Encoder& encoder,
+                                                         const Sequential& net,
+                                                         const Layout& layout, const Dataset& data,
+                                                         const EncryptOptions& options = {}) {
+        detail::check_training_data("ml::nn::EncryptedBatchSource::encrypting", context, net,
+                                    layout, data);
+        const std::size_t level = options.level.value_or(context.max_level());
+        return {layout, (data.rows() + layout.batch - 1) / layout.batch, data.rows(),
+                [&encryptor, &encoder, &net, layout, &data, level](std::size_t i) {
+                    return std::make_shared<const EncryptedBatch>(
+                        detail::encrypt_batch(encryptor, encoder, net, layout, data, i, level));
+                }};
+    }
+};
 
 // ---------------------------------------------------------------------------
 // Backends: the same operations on ciphertexts and on doubles
@@ -2219,9 +2277,26 @@ class Trainer {
         const ckks::Evaluator& eval, const EncryptedTrainingData& data,
         const boot::Bootstrapper* bootstrapper = nullptr,
         const boot::Bootstrapper* packed_bootstrapper = nullptr) const {
+        return fit(eval, EncryptedBatchSource::of(data), bootstrapper, packed_bootstrapper);
+    }
+
+    /// As above, with the batches from a source, one at a time (a dataset
+    /// larger than memory, or streamed as training goes).
+    /// @throws InvalidArgumentError as above, and when the source gives no
+    ///         batch or one of another shape or level than batch 0.
+    [[nodiscard]] EncryptedNetwork fit(
+        const ckks::Evaluator& eval, const EncryptedBatchSource& data,
+        const boot::Bootstrapper* bootstrapper = nullptr,
+        const boot::Bootstrapper* packed_bootstrapper = nullptr) const {
         constexpr const char* where = "ml::nn::Trainer::fit";
-        if (data.batches.empty())
+        if (data.batches == 0 || !data.batch)
             throw InvalidArgumentError(cloak::detail::message(where, ": no encrypted batches"));
+        std::shared_ptr<const EncryptedBatch> current = data.batch(0);
+        if (!current || current->inputs.empty()) {
+            throw InvalidArgumentError(
+                cloak::detail::message(where, ": the source gave no ciphertexts for batch 0"));
+        }
+        const std::size_t inputs = current->inputs.size();
         if (!eval.has_relin_key()) {
             throw KeyMissingError(cloak::detail::message(
                 where,
@@ -2241,7 +2316,7 @@ class Trainer {
             }
             packed_refresh = packed_bootstrapper->output_level();
         }
-        const std::size_t data_level = data.batches.front().inputs.front().level();
+        const std::size_t data_level = current->inputs.front().level();
         const Plan p = plan(context, data.layout, data_level, refresh, packed_refresh);
         const auto start = std::chrono::steady_clock::now();
         detail::EncryptedBackend be(eval, bootstrapper, packed_bootstrapper);
@@ -2249,7 +2324,7 @@ class Trainer {
         configure(engine, options_.reveal_loss_each_epoch.has_value());
         configure_refresh(engine, p);
         const ckks::Encoder encoder(context);
-        const ckks::Ciphertext zero = eval.multiply_integer(data.batches.front().inputs.front(), 0);
+        const ckks::Ciphertext zero = eval.multiply_integer(current->inputs.front(), 0);
         engine.scale_fn = [](const ckks::Ciphertext& c) { return c.scale(); };
         engine.encode_fn = [&](const std::vector<double>& v, std::size_t level, double scale) {
             ckks::Ciphertext z = eval.drop_level_to(zero, level);
@@ -2261,10 +2336,31 @@ class Trainer {
             return engine.encode_fn(v, data_level, context.scale());
         });
         EncryptedNetwork out;
-        EpochAverage losses(data.batches.size(), options_.steps);
+        EpochAverage losses(data.batches, options_.steps);
         for (std::size_t t = 1; t <= options_.steps; ++t) {
-            const EncryptedBatch& batch = data.batches[(t - 1) % data.batches.size()];
-            engine.train_step(batch.inputs, batch.targets, t);
+            const std::size_t index = (t - 1) % data.batches;
+            if (t > 1 && data.batches > 1) {
+                current.reset();  // at most one batch held at a time
+                current = data.batch(index);
+            }
+            if (!current) {
+                throw InvalidArgumentError(cloak::detail::message(
+                    where, ": the source gave nothing for batch ", index, " of ", data.batches));
+            }
+            const bool same_shape = current->inputs.size() == inputs &&
+                                    std::ranges::all_of(current->inputs,
+                                                        [&](const ckks::Ciphertext& c) {
+                                                            return c.level() == data_level;
+                                                        }) &&
+                                    current->targets.level() == data_level;
+            if (!same_shape) {
+                throw InvalidArgumentError(cloak::detail::message(
+                    where, ": the source's batch ", index, " has ", current->inputs.size(),
+                    " input ciphertexts, targets at level ", current->targets.level(),
+                    "; batch 0 has ", inputs, ", every one at level ", data_level,
+                    ": give every batch the same layout and level"));
+            }
+            engine.train_step(current->inputs, current->targets, t);
             out.levels_after.push_back(engine.weight_level());
             if (options_.reveal_loss_each_epoch) {
                 // The key owner's step: one value, revealed (see RevealLoss).
