@@ -454,6 +454,7 @@ int run(const Arguments& args) {
 
     // --- the server: training, nothing decrypted -------------------------------------
     const auto train_start = std::chrono::steady_clock::now();
+    last_cpu = cpu_seconds();  // step 1's CPU time leaves out keys and encryption
     const ml::nn::EncryptedNetwork trained = trainer.fit(evaluator, source, full_ptr, packed_ptr);
     // Streamed batches were encrypted inside the steps: the key owner's time.
     const double train_seconds = seconds_since(train_start) - (args.stream ? encrypt_seconds : 0.0);
