@@ -427,8 +427,8 @@ int run(const Arguments& args) {
                 : "",
             steps_needed.size(), keys_seconds, peak_gib());
     }
-    if (args.profile && packed)
-        profile_bootstrap(context, encryptor, encoder, *packed);
+    if (args.profile && packed_ptr)
+        profile_bootstrap(context, encryptor, encoder, *packed_ptr);
     // Every batch encrypted up front, or (--stream) each one when training
     // reaches it: one batch in memory at a time, its encryption timed apart.
     const auto encrypt_start = std::chrono::steady_clock::now();
@@ -498,13 +498,15 @@ int run(const Arguments& args) {
             "\"log_n\": %d, \"secure\": %s, \"bootstraps\": %zu, \"planned_bootstraps\": %zu, "
             "\"seconds\": {\"keys\": %.2f, \"encrypt\": %.2f, \"train\": %.2f, \"per_step\": "
             "%.2f, \"logistic\": %.2f, \"total\": %.2f}, \"accuracy\": {\"encrypted\": %.4f, "
-            "\"plaintext_same_algorithm\": %.4f, \"encrypted_logistic_regression\": %.4f}, "
-            "\"weight_difference\": %.3g}\n",
+            "\"plaintext_same_algorithm\": %.4f, \"encrypted_logistic_regression\": %s}, "
+            "\"weight_difference\": %.3g, \"streamed\": %s, \"peak_memory_gib\": %.2f}\n",
             data.rows(), data.features(), args.hidden, args.batch, steps,
             context.parameters().log_n(), args.preset == "n16" ? "true" : "false",
             trained.events.size(), plan.bootstraps(), keys_seconds, encrypt_seconds, train_seconds,
-            per_step, lr_seconds, seconds_since(start), accuracy, clear_accuracy, lr_accuracy,
-            difference);
+            per_step, lr_seconds, seconds_since(start), accuracy, clear_accuracy,
+            // Not run with --digits: null, not a NaN (which is no JSON).
+            std::isnan(lr_accuracy) ? "null" : std::to_string(lr_accuracy).c_str(), difference,
+            args.stream ? "true" : "false", peak_gib());
         return 0;
     }
     std::printf("  trained in %.1f s (%.2f s per step, %zu bootstraps, plan said %zu)\n",

@@ -2260,7 +2260,6 @@ class Trainer {
         consider(RefreshPolicy::just_in_time);
         if (packed_refresh_level != 0 &&
             std::bit_ceil(packed_values()) * layout.block <= layout.slots) {
-            (void)packed_slots(layout);  // a bad TrainingOptions::packed_slots is an error
             consider(RefreshPolicy::packed);
         }
         if (!best)
